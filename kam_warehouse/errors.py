@@ -1,0 +1,38 @@
+"""Exception hierarchy. Every failure a person must act on is one of these, with a message saying what
+failed, where (file, row, column, check) and what to do."""
+
+from __future__ import annotations
+
+
+class KamError(Exception):
+    """Base of every expected pipeline failure; `kam` prints it as one paragraph and exits non-zero."""
+
+
+class ConfigError(KamError):
+    """A configuration file is missing or invalid."""
+
+
+class WarehouseLocked(KamError):
+    """Another process holds the build warehouse (one writer at a time)."""
+
+
+class StepFailed(KamError):
+    """A pipeline step failed; the message names the step and the reason."""
+
+    def __init__(self, step: str, reason: str) -> None:
+        super().__init__(f"step '{step}' failed: {reason}")
+        self.step = step
+        self.reason = reason
+
+
+class GateBlocked(KamError):
+    """A blocking data-quality check failed: tiers and publish were held back."""
+
+    def __init__(self, failed_checks: list[str]) -> None:
+        names = "; ".join(failed_checks)
+        super().__init__(
+            f"quality gate blocked the run: {len(failed_checks)} blocking check(s) failed: {names}. "
+            "Yesterday's tiers stay in force and the published serving warehouse is unchanged. "
+            "See ops.dq_results and the Data Docs under the warehouse folder."
+        )
+        self.failed_checks = failed_checks
