@@ -14,6 +14,7 @@ CREATE TABLE IF NOT EXISTS raw.load_manifest (
     extract_day      DATE      NOT NULL,
     size_bytes       BIGINT    NOT NULL,
     sha256           VARCHAR   NOT NULL,
+    mtime_ns         BIGINT,              -- file modification time at load; a change triggers a re-hash
     encoding         VARCHAR,
     rows_read        BIGINT    NOT NULL,
     rows_loaded      BIGINT    NOT NULL,
@@ -21,6 +22,7 @@ CREATE TABLE IF NOT EXISTS raw.load_manifest (
     extra_columns    VARCHAR,             -- comma-separated columns not in the contract (recorded, not fatal)
     batch_id         VARCHAR   NOT NULL,
     status           VARCHAR   NOT NULL,  -- loaded | rejected | changed_after_load
+                                          -- rejected: rows_* are 0, message names the problem
     message          VARCHAR,
     loaded_at        TIMESTAMP NOT NULL
 )
@@ -41,6 +43,17 @@ CREATE TABLE IF NOT EXISTS raw.quarantine (
 )
 """
 
+LOAD_BATCHES_DDL = """
+CREATE TABLE IF NOT EXISTS raw.load_batches (
+    batch_id     VARCHAR   NOT NULL,      -- <source>:<day>:<run_id>
+    source       VARCHAR   NOT NULL,
+    extract_day  DATE      NOT NULL,
+    run_id       VARCHAR   NOT NULL,
+    files        INTEGER   NOT NULL,      -- entity files applied (0 for a day with only _SUCCESS)
+    loaded_at    TIMESTAMP NOT NULL       -- one row per applied (source, day): the day counts as loaded
+)
+"""
+
 
 def raw_table_ddl(e: Entity) -> str:
     cols = [f"    {c.name} {c.duckdb_type}" for c in e.columns]
@@ -49,9 +62,11 @@ def raw_table_ddl(e: Entity) -> str:
 
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the raw schema, one table per contract entity, the manifest and the quarantine (idempotent)."""
+    """Create the raw schema: one table per contract entity, the manifest, the quarantine and the
+    applied batches (idempotent; safe on an empty DB so dbt sources always exist)."""
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
     for e in ENTITIES:
         con.execute(raw_table_ddl(e))
     con.execute(LOAD_MANIFEST_DDL)
     con.execute(QUARANTINE_DDL)
+    con.execute(LOAD_BATCHES_DDL)

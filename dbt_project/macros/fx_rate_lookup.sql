@@ -1,0 +1,29 @@
+{#- FX rate for each row of `events`: the latest `rates` row of its currency on or before `date_column`
+    (rate_to_reporting = reporting-currency units per unit). The reporting currency itself gets 1 and
+    needs no rate row. A missing rate yields fx_rate null (flagged by tests, never guessed).
+    Returns a select of (<key_column>, fx_rate, fx_rate_date). -#}
+{% macro fx_rate_lookup(events, key_column, date_column, rates, currency_column='currency') -%}
+select
+    {{ key_column }},
+    fx_rate,
+    fx_rate_date
+from (
+    select
+        e.{{ key_column }},
+        case
+            when e.{{ currency_column }} = '{{ reporting_currency() }}' then 1.0
+            else cast(r.rate_to_reporting as double)
+        end as fx_rate,
+        case
+            when e.{{ currency_column }} = '{{ reporting_currency() }}' then e.{{ date_column }}
+            else r.rate_date
+        end as fx_rate_date,
+        row_number() over (partition by e.{{ key_column }} order by r.rate_date desc) as rate_rank
+    from {{ events }} as e
+    left join {{ rates }} as r
+        on r.currency = e.{{ currency_column }}
+        and r.rate_date <= e.{{ date_column }}
+        and e.{{ currency_column }} <> '{{ reporting_currency() }}'
+) as ranked_rates
+where rate_rank = 1
+{%- endmacro %}

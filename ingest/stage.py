@@ -1,0 +1,102 @@
+"""Scan a UTF-8 CSV with DuckDB's reader into a temp table of VARCHAR columns plus its physical line.
+
+Malformed records (wrong field count, unterminated quote) are not loaded by DuckDB; they come back
+as `MalformedRecord`s (from DuckDB's rejects table) so the caller can quarantine them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from ingest.fileinfo import FileInfo
+
+
+@dataclass(frozen=True)
+class MalformedRecord:
+    record: int  # 1-based record number, header = 1 (equals the physical line without embedded newlines)
+    text: str
+    error: str
+    is_last: bool
+
+
+@dataclass(frozen=True)
+class Staged:
+    table: str
+    #: SQL expression over the staged table giving each record's 1-based physical line
+    line_expr: str
+    records: int  # data records seen, header excluded (= rows_read)
+    malformed: list[MalformedRecord]
+
+
+def ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def stage_csv(
+    con: duckdb.DuckDBPyConnection, csv_path: Path, header: list[str], info: FileInfo, table: str
+) -> Staged:
+    """CREATE TEMP TABLE `table` (_k BIGINT, <header columns> VARCHAR) from `csv_path`; `_k` numbers
+    the good records 1.. in file order, `Staged.line_expr` maps them to physical lines."""
+    rejects, scans = f"{table}_rejects", f"{table}_scans"
+    columns = "{" + ", ".join(f"{literal(c)}: 'VARCHAR'" for c in header) + "}"
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {table} AS
+        SELECT ordinality AS _k, * EXCLUDE (ordinality) FROM read_csv({literal(str(csv_path))},
+            columns = {columns}, header = true, auto_detect = false, delim = ',', quote = '"',
+            escape = '"', all_varchar = true, store_rejects = true,
+            rejects_table = {literal(rejects)}, rejects_scan = {literal(scans)}) WITH ORDINALITY"""
+    )
+    good = _count(con, table)
+    bad = con.execute(
+        f"SELECT line, any_value(csv_line), string_agg(DISTINCT error_message, '; ') "
+        f"FROM {rejects} GROUP BY line ORDER BY line"
+    ).fetchall()
+    con.execute(f"DROP TABLE IF EXISTS {rejects}")
+    con.execute(f"DROP TABLE IF EXISTS {scans}")
+    total_records = good + len(bad) + 1
+    malformed = [
+        MalformedRecord(int(r), (text or "").rstrip("\r\n"), msg or "", int(r) == total_records)
+        for r, text, msg in bad
+    ]
+    line_expr = _line_expr(con, table, header, malformed, multiline=info.physical_lines > total_records)
+    return Staged(table, line_expr, good + len(bad), malformed)
+
+
+def _line_expr(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    header: list[str],
+    malformed: list[MalformedRecord],
+    *,
+    multiline: bool,
+) -> str:
+    """SQL for the physical line of good record `_k`: its record number of the k-th good record, shifted past malformed records and, when
+    quoted fields hold line breaks, past the extra physical lines of earlier records."""
+    # the k-th good record is record k+1 plus one for each malformed record before it
+    thresholds = [m.record - i for i, m in enumerate(malformed, start=1)]
+    record = "_k + 1"
+    if thresholds:
+        record += f" + len(list_filter({thresholds}, x -> x <= _k))"
+    if not multiline:
+        return record
+        newlines = " + ".join(
+            f"coalesce(length({ident(c)}) - length(replace({ident(c)}, chr(10), '')), 0)" for c in header
+        )
+        line = (
+            f"{record} + coalesce(sum({newlines}) OVER "
+            "(ORDER BY _k ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)"
+        )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {line} AS _line, * FROM {table}")
+    return "_line"
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+    return int(row[0]) if row else 0

@@ -1,0 +1,171 @@
+"""The nightly pipeline's steps. `kam run` and the Airflow DAGs call exactly these functions.
+
+load -> dbt build -> quality gate -> tier reclassification -> publish
+
+Each step is recorded in `ops.pipeline_runs` (kam_warehouse.runlog) and raises a KamError subclass with
+a message a person can act on when it fails. Nothing after the gate runs when a blocking check fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+
+from kam_warehouse.errors import GateBlocked, StepFailed
+from kam_warehouse.runlog import StepRecord, recorded_step, write_row
+from kam_warehouse.settings import Settings
+
+Progress = Callable[[str], None]
+
+STEPS: tuple[str, ...] = ("load", "dbt_build", "quality_gate", "tiers", "publish")
+
+#: dbt models that read tier state; rebuilt after the tier step so dim_account shows tonight's tiers
+POST_TIER_SELECTOR = "tag:post_tier"
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class RunContext:
+    settings: Settings
+    run_id: str
+    triggered_by: str = "cli"
+    progress: Progress = _quiet
+
+    @classmethod
+    def new(cls, settings: Settings, *, triggered_by: str = "cli", progress: Progress = _quiet) -> RunContext:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        return cls(settings=settings, run_id=f"{triggered_by}__{stamp}", triggered_by=triggered_by,
+                   progress=progress)
+
+    def step(self, name: str):  # -> ContextManager[StepRecord]
+        return recorded_step(self.settings.build_db, run_id=self.run_id, step=name,
+                             triggered_by=self.triggered_by)
+
+
+@dataclass
+class StepOutcome:
+    step: str
+    record: StepRecord
+    detail: dict[str, object] = field(default_factory=dict)
+
+
+def as_of_date(db_path: Path) -> date | None:
+    """The as-of date: the latest complete extract day loaded into the build warehouse."""
+    if not db_path.exists():
+        return None
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        exists = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema='raw' AND table_name='load_manifest'"
+        ).fetchone()
+        if not exists or not exists[0]:
+            return None
+        row = con.execute("SELECT max(extract_day) FROM raw.load_manifest WHERE status = 'loaded'").fetchone()
+    return row[0] if row else None
+
+
+def step_load(ctx: RunContext, *, sources: Iterable[str] | None = None, through_day: date | None = None) -> StepOutcome:
+    """Load every complete landing day not yet loaded (per source, in date order) into raw.*."""
+    from ingest.contract import SOURCES
+    from ingest.load import load_landing
+
+    s = ctx.settings
+    s.ensure_dirs()
+    with ctx.step("load") as rec:
+        report = load_landing(
+            s.landing_dir, s.build_db, run_id=ctx.run_id, rejected_dir=s.rejected_dir,
+            sources=tuple(sources) if sources else SOURCES, through_day=through_day, progress=ctx.progress,
+        )
+        rec.rows_in = report.rows_read
+        rec.rows_out = report.rows_loaded
+        rec.message = report.summary()
+    return StepOutcome("load", rec, {"report": report})
+
+
+def step_dbt_build(ctx: RunContext, *, select: str | None = None, exclude: str | None = POST_TIER_SELECTOR) -> StepOutcome:
+    """dbt build (models, seeds, tests, unit tests) against the build warehouse."""
+    from kam_warehouse import dbt
+
+    with ctx.step("dbt_build") as rec:
+        ctx.progress("dbt build ...")
+        result = dbt.build(ctx.settings, select=select, exclude=exclude)
+        rec.rows_out = result.nodes_ok
+        rec.message = result.summary()
+    return StepOutcome("dbt_build", rec, {"result": result})
+
+
+def step_quality_gate(ctx: RunContext) -> StepOutcome:
+    """Run the GX suites; on a failed `block` check record the hold-back and raise GateBlocked."""
+    from expectations.gate import run_gate
+
+    s = ctx.settings
+    with ctx.step("quality_gate") as rec:
+        ctx.progress("quality gate ...")
+        result = run_gate(s.build_db, run_id=ctx.run_id, config_dir=s.config_dir, data_docs_dir=s.data_docs_dir)
+        rec.rows_in = len(result.results)
+        rec.gate_outcome = result.outcome
+        rec.message = result.summary()
+        if not result.passed:
+            _record_held_back(ctx, result.failed_blocking)
+            raise GateBlocked(result.failed_blocking)
+    return StepOutcome("quality_gate", rec, {"gate": result})
+
+
+def _record_held_back(ctx: RunContext, failed: list[str]) -> None:
+    now = datetime.now(UTC).replace(tzinfo=None)
+    reason = "held back by the quality gate: " + "; ".join(failed)
+    for step in ("tiers", "publish"):
+        write_row(ctx.settings.build_db, run_id=ctx.run_id, step=step, status="held_back", started_at=now,
+                  ended_at=now, record=StepRecord(gate_outcome="blocked", tier_changes=0, message=reason),
+                  triggered_by=ctx.triggered_by)
+
+
+def step_tiers(ctx: RunContext) -> StepOutcome:
+    """Nightly tier reclassification (only after the gate passed), then refresh the tier-dependent models."""
+    from kam_warehouse import dbt
+    from kam_warehouse.tiers import reclassify
+
+    s = ctx.settings
+    with ctx.step("tiers") as rec:
+        as_of = as_of_date(s.build_db)
+        if as_of is None:
+            raise StepFailed("tiers", "no extract day has been loaded yet; run the load step first")
+        ctx.progress(f"tier reclassification as of {as_of} ...")
+        result = reclassify(s.build_db, run_id=ctx.run_id, as_of=as_of, config_dir=s.config_dir)
+        dbt.build(s, select=POST_TIER_SELECTOR, exclude=None)
+        rec.tier_changes = result.changes
+        rec.rows_out = result.scored
+        rec.message = result.summary()
+    return StepOutcome("tiers", rec, {"tiers": result})
+
+
+def step_publish(ctx: RunContext) -> StepOutcome:
+    """Write-audit-publish: atomically replace serving.duckdb with this build's marts and ops."""
+    from kam_warehouse.serving import publish
+
+    with ctx.step("publish") as rec:
+        ctx.progress("publishing the serving warehouse ...")
+        result = publish(ctx.settings, run_id=ctx.run_id)
+        rec.rows_out = result.tables
+        rec.message = f"published {result.tables} tables to {result.serving_path}"
+    return StepOutcome("publish", rec, {"publish": result})
+
+
+def run_nightly(ctx: RunContext) -> list[StepOutcome]:
+    """Every step of the nightly DAG, in order, without a scheduler (what `kam run` does)."""
+    from kam_warehouse.locking import warehouse_lock
+
+    with warehouse_lock(ctx.settings.lock_file):
+        return [
+            step_load(ctx),
+            step_dbt_build(ctx),
+            step_quality_gate(ctx),
+            step_tiers(ctx),
+            step_publish(ctx),
+        ]
