@@ -77,8 +77,9 @@ def _line_expr(
     *,
     multiline: bool,
 ) -> str:
-    """SQL for the physical line of good record `_k`: its record number of the k-th good record, shifted past malformed records and, when
-    quoted fields hold line breaks, past the extra physical lines of earlier records."""
+    """SQL for the physical line of good record `_k`: its record number shifted past malformed records
+    and, when quoted fields hold line breaks, past the extra physical lines of earlier good records
+    (materialised as column `_line` in that case only)."""
     # the k-th good record is record k+1 plus one for each malformed record before it
     thresholds = [m.record - i for i, m in enumerate(malformed, start=1)]
     record = "_k + 1"
@@ -86,13 +87,13 @@ def _line_expr(
         record += f" + len(list_filter({thresholds}, x -> x <= _k))"
     if not multiline:
         return record
-        newlines = " + ".join(
-            f"coalesce(length({ident(c)}) - length(replace({ident(c)}, chr(10), '')), 0)" for c in header
-        )
-        line = (
-            f"{record} + coalesce(sum({newlines}) OVER "
-            "(ORDER BY _k ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)"
-        )
+    newlines = " + ".join(
+        f"coalesce(length({ident(c)}) - length(replace({ident(c)}, chr(10), '')), 0)" for c in header
+    )
+    line = (
+        f"{record} + coalesce(sum({newlines}) OVER "
+        "(ORDER BY _k ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)"
+    )
     con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {line} AS _line, * FROM {table}")
     return "_line"
 

@@ -54,9 +54,9 @@ spine_final as (
             when revenue_month = first_revenue_month then 'new'
             when previous_revenue > 0 and revenue <= 0 then 'churn'
             when previous_revenue <= 0 and revenue > 0 then 'reactivation'
-            when revenue > previous_revenue then 'expansion'
-            when revenue < previous_revenue and revenue > 0 then 'contraction'
-            when revenue = previous_revenue and revenue > 0 then 'flat'
+            when previous_revenue > 0 and revenue > previous_revenue then 'expansion'
+            when previous_revenue > 0 and revenue < previous_revenue then 'contraction'
+            when previous_revenue > 0 and revenue = previous_revenue then 'flat'
             else 'inactive'
         end as movement
     from spine_windows

@@ -1,0 +1,71 @@
+{#- Concentration figures per kam-domain.md "Exact definitions".
+
+    `entity_values` has the partition columns, entity_id and value (a revenue figure); rows with
+    value <= 0 are not active and are left out. Emits CTEs concentration_ranked (one row per active
+    entity with ranks and running sums, used by the Lorenz curve too) and concentration_summary
+    (one row per partition). -#}
+{% macro concentration_ctes(entity_values, partition_by) -%}
+{%- set p = partition_by | join(', ') -%}
+concentration_ranked as (
+    select
+        {{ p }},
+        entity_id,
+        value,
+        count(*) over (partition by {{ p }}) as active_count,
+        sum(value) over (partition by {{ p }}) as total_value,
+        row_number() over (partition by {{ p }} order by value desc, entity_id) as rank_desc,
+        sum(value) over (
+            partition by {{ p }} order by value desc, entity_id rows between unbounded preceding and current row
+        ) as cumulative_desc,
+        row_number() over (partition by {{ p }} order by value asc, entity_id desc) as rank_asc,
+        sum(value) over (
+            partition by {{ p }} order by value asc, entity_id desc rows between unbounded preceding and current row
+        ) as cumulative_asc
+    from {{ entity_values }}
+    where value > 0
+),
+
+concentration_summary as (
+    select
+        {{ p }},
+        max(active_count) as active_count,
+        max(total_value) as total_revenue,
+        cast(ceil(0.2 * max(active_count)) as integer) as top_20pct_count,
+        sum(case when rank_desc <= ceil(0.2 * active_count) then value else 0 end) / max(total_value)
+            as top_20pct_share,
+        sum(case when rank_desc <= 10 then value else 0 end) / max(total_value) as top_10_share,
+        -- smallest k whose top-k revenue reaches 80% (a relative 1e-12 guards float noise)
+        min(case when cumulative_desc >= 0.8 * total_value * (1 - 1e-12) then rank_desc end) as count_for_80pct,
+        sum((100.0 * value / total_value) * (100.0 * value / total_value)) as hhi,
+        case
+            when max(active_count) = 1 then 0.0
+            else sum((2 * rank_asc - active_count - 1) * value) / (max(active_count) * max(total_value))
+        end as gini,
+        max(value) / max(total_value) as max_share,
+        max(value) / max(total_value) > 0.1 as has_account_over_10pct
+    from concentration_ranked
+    group by {{ p }}
+)
+{%- endmacro %}
+
+{#- The entity values concentration is computed over: level (account/group) × window (month/t12m). -#}
+{% macro concentration_inputs(extra_columns=[]) -%}
+{%- set extra = extra_columns | join(', ') -%}
+accounts as (
+    select * from {{ ref('fct_account_revenue_monthly') }}
+),
+
+groups as (
+    select * from {{ ref('fct_group_revenue_monthly') }}
+),
+
+entity_values as (
+    select revenue_month, 'account' as level, 'month' as time_window, {% if extra %}{{ extra }}, {% endif %}account_id as entity_id, revenue as value from accounts
+    union all
+    select revenue_month, 'account', 't12m', {% if extra %}{{ extra }}, {% endif %}account_id, revenue_t12m from accounts
+    union all
+    select revenue_month, 'group', 'month', {% if extra %}{{ extra }}, {% endif %}group_id, revenue from groups
+    union all
+    select revenue_month, 'group', 't12m', {% if extra %}{{ extra }}, {% endif %}group_id, revenue_t12m from groups
+)
+{%- endmacro %}

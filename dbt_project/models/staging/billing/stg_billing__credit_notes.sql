@@ -1,0 +1,22 @@
+with source as (
+    {{ latest_version(source('billing', 'credit_notes'), ['credit_note_id']) }}
+),
+
+final as (
+    select
+        credit_note_id,
+        invoice_id,
+        account_id,
+        credit_date,
+        upper(trim(currency)) as currency,
+        cast(amount as double) as amount,
+        reason,
+        updated_at,
+    _extract_day,
+    _line_number,
+    _source_file,
+    _loaded_at
+    from source
+)
+
+select * from final

@@ -1,0 +1,17 @@
+with source as (
+    {{ latest_version(source('billing', 'fx_rates'), ['rate_date', 'currency'], order_column=none) }}
+),
+
+final as (
+    select
+        rate_date,
+        upper(trim(currency)) as currency,
+        cast(rate_to_reporting as double) as rate_to_reporting,
+    _extract_day,
+    _line_number,
+    _source_file,
+    _loaded_at
+    from source
+)
+
+select * from final

@@ -1,0 +1,21 @@
+with source as (
+    {{ latest_version(source('billing', 'payments'), ['payment_id']) }}
+),
+
+final as (
+    select
+        payment_id,
+        invoice_id,
+        account_id,
+        payment_date,
+        upper(trim(currency)) as currency,
+        cast(amount as double) as amount,
+        updated_at,
+    _extract_day,
+    _line_number,
+    _source_file,
+    _loaded_at
+    from source
+)
+
+select * from final

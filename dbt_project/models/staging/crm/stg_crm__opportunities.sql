@@ -1,0 +1,23 @@
+with source as (
+    {{ latest_version(source('crm', 'opportunities'), ['opportunity_id']) }}
+),
+
+final as (
+    select
+        opportunity_id,
+        account_id,
+        lower(stage) as stage,
+        lower(stage) not in ('won', 'lost') as is_open,
+        cast(amount as double) as amount,
+        upper(trim(currency)) as currency,
+        cast(probability as double) as probability,
+        expected_close_date,
+        updated_at,
+    _extract_day,
+    _line_number,
+    _source_file,
+    _loaded_at
+    from source
+)
+
+select * from final

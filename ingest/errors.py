@@ -1,0 +1,31 @@
+"""Ingest exceptions: what failed, which file, and what the person must do."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kam_warehouse.errors import KamError
+
+if TYPE_CHECKING:
+    from ingest.report import LoadReport
+
+
+class IngestError(KamError):
+    """Loading the landing zone failed (e.g. a day folder is not complete or the DB is unusable)."""
+
+
+class FileRejected(IngestError):
+    """A landing file was rejected whole; its day folder was not applied and its source stopped there.
+
+    `file` is the path relative to the landing root, `problem` starts with the defect class
+    (e.g. ``missing_required_column: ...``). `report` is the LoadReport of everything else that ran.
+    """
+
+    def __init__(self, file: str, problem: str, *, report: LoadReport | None = None) -> None:
+        super().__init__(
+            f"landing file {file} rejected: {problem}. Nothing of its day folder was loaded and later days "
+            "of its source wait; ask the source to re-deliver a fixed file under the same name, then re-run."
+        )
+        self.file = file
+        self.problem = problem
+        self.report = report

@@ -1,0 +1,131 @@
+"""Row checks of the extract contract as DuckDB SQL over a staged all-VARCHAR table.
+
+Every row gets its typed values and, if it fails, the first failing column (contract order) and a
+reason starting with the defect class, e.g. ``bad_date: invoice_date='2025-13-45' is not a
+YYYY-MM-DD date``. Duplicate keys within the file are found separately (`duplicates_sql`).
+"""
+
+from __future__ import annotations
+
+from ingest.contract import ACCOUNTS, Column, Entity, entity
+from ingest.stage import ident, literal
+
+#: defect class reported when a referenced key is unknown, per referenced (source, entity)
+UNKNOWN_REFERENCE = {ACCOUNTS: "unknown_account", ("billing", "invoices"): "unknown_invoice"}
+
+
+def typed_expr(c: Column) -> str:
+    v = ident(c.name)
+    if c.type == "varchar":
+        return v
+    if c.type == "bool":
+        return f"CASE lower({v}) WHEN 'true' THEN true WHEN 'false' THEN false END"
+    return f"TRY_CAST({v} AS {c.duckdb_type})"
+
+
+def _shown(c: Column) -> str:
+    """SQL text `col='value'` for a reason (value cut at 100 characters)."""
+    return f"{literal(c.name + '=')} || '''' || left({ident(c.name)}, 100) || ''''"
+
+
+def _type_failure(c: Column) -> tuple[str, str] | None:
+    """(condition on a non-null value, reason SQL) for the column's type, None for varchar."""
+    v, typed, shown = ident(c.name), typed_expr(c), _shown(c)
+    if c.type == "date":
+        return f"length({v}) <> 10 OR {typed} IS NULL", f"'bad_date: ' || {shown} || ' is not a YYYY-MM-DD date'"
+    if c.type == "timestamp":
+        return (
+            f"length({v}) < 10 OR {typed} IS NULL",
+            f"'bad_date: ' || {shown} || ' is not an ISO 8601 timestamp'",
+        )
+    if c.type in ("decimal", "rate"):
+        return f"{typed} IS NULL", f"'non_numeric_amount: ' || {shown} || ' is not a decimal number'"
+    if c.type == "bool":
+        return f"{typed} IS NULL", f"'bad_boolean: ' || {shown} || ' is not true/false'"
+    return None
+
+
+def ref_alias(c: Column) -> str:
+    return f"_ref_{c.name}"
+
+
+def error_expr(c: Column) -> str:
+    """STRUCT(col, reason) of the first failing check of column `c`, NULL when it passes."""
+    v = ident(c.name)
+    branches: list[tuple[str, str]] = []
+    if not c.nullable:
+        branches.append((f"{v} IS NULL", f"{literal(f'missing_value: {c.name} is empty')}"))
+    type_failure = _type_failure(c)
+    if type_failure:
+        cond, reason = type_failure
+        branches.append((f"{v} IS NOT NULL AND ({cond})", reason))
+    if c.enum:
+        allowed = ", ".join(literal(x) for x in c.enum)
+        branches.append(
+            (f"{v} NOT IN ({allowed})", f"'bad_enum: ' || {_shown(c)} || {literal(' not in ' + '/'.join(c.enum))}")
+        )
+    if c.non_negative:
+        cls = "negative_quantity" if c.name == "quantity" else "negative_value"
+        branches.append((f"{typed_expr(c)} < 0", f"'{cls}: ' || {_shown(c)} || ' is negative'"))
+    if c.references:
+        cls = UNKNOWN_REFERENCE.get(c.references, "unknown_reference")
+        target = ".".join(c.references)
+        branches.append(
+            (
+                f"{v} IS NOT NULL AND {ref_alias(c)}._key IS NULL",
+                f"'{cls}: ' || {_shown(c)} || {literal(' not found in ' + target)}",
+            )
+        )
+    if not branches:
+        return "NULL"
+    whens = " ".join(f"WHEN {cond} THEN {{'col': {literal(c.name)}, 'reason': {reason}}}" for cond, reason in branches)
+    return f"CASE {whens} END"
+
+
+def reference_joins(e: Entity, alias: str) -> str:
+    """LEFT JOINs to the key sets of the referenced raw tables (rows loaded so far, this day included)."""
+    joins = []
+    for c in e.columns:
+        if c.references:
+            target = entity(*c.references)
+            key = target.key[0]
+            joins.append(
+                f"LEFT JOIN (SELECT DISTINCT {ident(key)} AS _key FROM {target.raw_table}) {ref_alias(c)} "
+                f"ON {ref_alias(c)}._key = {alias}.{ident(c.name)}"
+            )
+    return "\n".join(joins)
+
+
+def checked_sql(e: Entity, staged: str, line_expr: str, out: str) -> str:
+    """CREATE TEMP TABLE `out` (_line, typed contract columns, _err STRUCT(col, reason))."""
+    typed = ", ".join(f"{typed_expr(c)} AS {ident(c.name)}" for c in e.columns)
+    errors = ", ".join(error_expr(c) for c in e.columns)
+    return f"""CREATE OR REPLACE TEMP TABLE {out} AS
+        SELECT {line_expr} AS _line, {typed}, coalesce({errors}) AS _err
+        FROM (SELECT s.*, {', '.join(f'{ref_alias(c)}._key AS {ident(ref_alias(c))}' for c in e.columns if c.references) or 'NULL AS _none'}
+              FROM {staged} s {reference_joins(e, 's')}) AS s0"""
+
+
+def duplicates_sql(e: Entity, staged: str, line_expr: str, out: str) -> str:
+    """CREATE TEMP TABLE `out` (_line, column_name, reason) of rows dropped for duplicate keys.
+
+    Identical repeats of a key: every copy but the first is dropped (reason `duplicate`). Repeats with
+    different values: every row of the key is dropped (reason `duplicate_key_conflict`).
+    """
+    key = ", ".join(ident(k) for k in e.key)
+    key_text = " || ', ' || ".join(f"{literal(k + '=')} || coalesce({ident(k)}, '')" for k in e.key)
+    values = "{" + ", ".join(f"{literal(c.name)}: {ident(c.name)}" for c in e.columns) + "}"
+    return f"""CREATE OR REPLACE TEMP TABLE {out} AS
+        WITH rows AS (SELECT {line_expr} AS _line, {key}, {values} AS _values FROM {staged}),
+        dup AS (
+            SELECT {key}, count(*) AS n, count(DISTINCT _values) AS versions, min(_line) AS first_line
+            FROM rows GROUP BY {key} HAVING count(*) > 1
+        )
+        SELECT r._line, {literal(e.key[0])} AS column_name,
+            CASE WHEN d.versions = 1
+                THEN 'duplicate: ' || {key_text.replace('coalesce(', 'coalesce(r.')} || ' repeats line ' || d.first_line
+                ELSE 'duplicate_key_conflict: ' || {key_text.replace('coalesce(', 'coalesce(r.')}
+                     || ' appears ' || d.n || ' times with different values'
+            END AS reason
+        FROM rows r JOIN dup d USING ({key})
+        WHERE d.versions > 1 OR r._line <> d.first_line"""
