@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from kam_warehouse.errors import KamError
 
 if TYPE_CHECKING:
-    from ingest.report import LoadReport
+    from ingest.report import DayLoad, LoadReport
 
 
 class IngestError(KamError):
@@ -18,10 +18,18 @@ class FileRejected(IngestError):
     """A landing file was rejected whole; its day folder was not applied and its source stopped there.
 
     `file` is the path relative to the landing root, `problem` starts with the defect class
-    (e.g. ``missing_required_column: ...``). `report` is the LoadReport of everything else that ran.
+    (e.g. ``missing_required_column: ...``). `report` is the LoadReport of everything else that ran
+    (set by `load_landing`), `day_load` the rejected day (set by the day loader).
     """
 
-    def __init__(self, file: str, problem: str, *, report: LoadReport | None = None) -> None:
+    def __init__(
+        self,
+        file: str,
+        problem: str,
+        *,
+        report: LoadReport | None = None,
+        day_load: DayLoad | None = None,
+    ) -> None:
         super().__init__(
             f"landing file {file} rejected: {problem}. Nothing of its day folder was loaded and later days "
             "of its source wait; ask the source to re-deliver a fixed file under the same name, then re-run."
@@ -29,3 +37,4 @@ class FileRejected(IngestError):
         self.file = file
         self.problem = problem
         self.report = report
+        self.day_load = day_load

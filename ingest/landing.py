@@ -50,16 +50,22 @@ def loaded_days(con: duckdb.DuckDBPyConnection, source: str) -> set[date]:
 
 def pending_days(landing_dir: Path, db_path: Path, source: str) -> list[date]:
     """Complete (`_SUCCESS`) days of `source` not yet loaded into `db_path`, in date order."""
-    days = complete_days(landing_dir, source)
     if not Path(db_path).exists():
-        return days
+        return complete_days(landing_dir, source)
     with duckdb.connect(str(db_path), read_only=True) as con:
         exists = con.execute(
             "SELECT count(*) FROM information_schema.tables "
             "WHERE table_schema = 'raw' AND table_name = 'load_batches'"
         ).fetchone()
-        done = loaded_days(con, source) if exists and exists[0] else set()
-    return [d for d in days if d not in done]
+        if not (exists and exists[0]):
+            return complete_days(landing_dir, source)
+        return pending_in(con, landing_dir, source)
+
+
+def pending_in(con: duckdb.DuckDBPyConnection, landing_dir: Path, source: str) -> list[date]:
+    """`pending_days` on an open connection whose raw schema exists."""
+    done = loaded_days(con, source)
+    return [d for d in complete_days(landing_dir, source) if d not in done]
 
 
 def day_files(landing_dir: Path, source: str, day: date) -> list[tuple[Entity, Path]]:

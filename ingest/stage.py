@@ -84,7 +84,7 @@ def _line_expr(
     thresholds = [m.record - i for i, m in enumerate(malformed, start=1)]
     record = "_k + 1"
     if thresholds:
-        record += f" + len(list_filter({thresholds}, x -> x <= _k))"
+        record += f" + len(list_filter({thresholds}, lambda x: x <= _k))"
     if not multiline:
         return record
     newlines = " + ".join(

@@ -96,14 +96,18 @@ def reference_joins(e: Entity, alias: str) -> str:
     return "\n".join(joins)
 
 
-def checked_sql(e: Entity, staged: str, line_expr: str, out: str) -> str:
-    """CREATE TEMP TABLE `out` (_line, typed contract columns, _err STRUCT(col, reason))."""
+def checked_sql(e: Entity, staged: str, line_expr: str) -> str:
+    """SELECT (_line, typed contract columns, _err STRUCT(col, reason)) over the staged table."""
     typed = ", ".join(f"{typed_expr(c)} AS {ident(c.name)}" for c in e.columns)
     errors = ", ".join(error_expr(c) for c in e.columns)
-    return f"""CREATE OR REPLACE TEMP TABLE {out} AS
-        SELECT {line_expr} AS _line, {typed}, coalesce({errors}) AS _err
-        FROM (SELECT s.*, {', '.join(f'{ref_alias(c)}._key AS {ident(ref_alias(c))}' for c in e.columns if c.references) or 'NULL AS _none'}
-              FROM {staged} s {reference_joins(e, 's')}) AS s0"""
+    return f"""SELECT {line_expr} AS _line, {typed}, coalesce({errors}) AS _err
+        FROM {staged} s {reference_joins(e, 's')}"""
+
+
+def has_duplicates_sql(e: Entity, staged: str) -> str:
+    """One row (true) when some key occurs more than once in the staged file: the cheap pre-check."""
+    key = ", ".join(ident(k) for k in e.key)
+    return f"SELECT true FROM {staged} GROUP BY {key} HAVING count(*) > 1 LIMIT 1"
 
 
 def duplicates_sql(e: Entity, staged: str, line_expr: str, out: str) -> str:

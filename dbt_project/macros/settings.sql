@@ -6,7 +6,7 @@
 
 {#- A month's ordinal (year * 12 + month - 1): month arithmetic as integer arithmetic on every adapter. -#}
 {% macro month_index(date_expr) -%}
-    (cast({{ dbt.date_part('year', date_expr) }} as integer) * 12 + cast({{ dbt.date_part('month', date_expr) }} as integer) - 1)
+    (cast(extract(year from {{ date_expr }}) as integer) * 12 + cast(extract(month from {{ date_expr }}) as integer) - 1)
 {%- endmacro %}
 
 {% macro month_start(date_expr) -%}

@@ -1,0 +1,20 @@
+-- Lorenz curve points: active entities sorted by revenue ascending; after the i-th, the cumulative
+-- share of entities and of revenue. Grain: revenue_month × level × window × point (1..n).
+with {{ concentration_inputs() }},
+
+{{ concentration_ctes('entity_values', ['revenue_month', 'level', 'time_window']) }},
+
+final as (
+    select
+        revenue_month,
+        level,
+        time_window as {{ adapter.quote('window') }},
+        rank_asc as point,
+        entity_id,
+        value as revenue,
+        cast(rank_asc as double) / active_count as cumulative_entity_share,
+        cumulative_asc / total_value as cumulative_revenue_share
+    from concentration_ranked
+)
+
+select * from final

@@ -1,0 +1,34 @@
+{{ config(materialized='view') }}
+-- The current concentration figures in the long form finance freezes at close: one row per month,
+-- figure set (overall / per segment), level, window, segment and metric. `kam close` copies a month
+-- of this view into finance.concentration_closed; restatements compare the two.
+{%- set metrics = ['active_count', 'total_revenue', 'top_20pct_count', 'top_20pct_share', 'top_10_share',
+                   'count_for_80pct', 'hhi', 'gini', 'max_share'] %}
+with overall as (
+    select revenue_month, 'overall' as figure_set, level, {{ adapter.quote('window') }} as time_window,
+        'all' as segment, {{ metrics | join(', ') }}
+    from {{ ref('mart_revenue_concentration_monthly') }}
+),
+
+by_segment as (
+    select revenue_month, 'segment' as figure_set, level, {{ adapter.quote('window') }} as time_window,
+        segment, {{ metrics | join(', ') }}
+    from {{ ref('mart_revenue_concentration_by_segment') }}
+),
+
+figures as (
+    select * from overall
+    union all
+    select * from by_segment
+),
+
+final as (
+    {%- for metric in metrics %}
+    select revenue_month, figure_set, level, time_window, segment, '{{ metric }}' as metric,
+        cast({{ metric }} as double) as value
+    from figures
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+)
+
+select * from final

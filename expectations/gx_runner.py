@@ -1,0 +1,143 @@
+"""Run the gate's checks as one GX checkpoint over the build warehouse and build the Data Docs.
+
+One ephemeral GX context (nothing written outside `data_docs_dir`, no phone-home), one SQL datasource
+on `duckdb:///<build.duckdb>` opened read-only, one table asset + suite per checked relation. Every
+expectation is evaluated as SQL inside DuckDB. All connections are closed before returning, so the
+caller can open the file for writing in this process.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from expectations.checks import Check
+
+log = logging.getLogger(__name__)
+
+DATASOURCE = "build_warehouse"
+SITE = "kam_gate"
+
+
+@dataclass(frozen=True)
+class PlannedCheck:
+    check: Check
+    sql: str  # substituted query for `rows` checks, "" for `between`
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    success: bool
+    observed_value: str | None
+    violations: tuple[str, ...]
+
+
+def evaluate(db_path: Path, planned: list[PlannedCheck], data_docs_dir: Path) -> dict[str, Evaluation]:
+    """Evaluate every planned check with GX; returns results keyed by check name."""
+    if not planned:
+        return {}
+    import great_expectations as gx
+
+    from expectations import gx_duckdb_compat
+
+    gx_duckdb_compat.apply()
+    context = _ephemeral_context(gx, data_docs_dir)
+    with _read_only_datasource(context, db_path) as datasource:
+        by_table: dict[str, list[PlannedCheck]] = {}
+        for p in planned:
+            by_table.setdefault(p.check.table, []).append(p)
+        definitions = [
+            _validation_definition(gx, context, datasource, table, checks) for table, checks in by_table.items()
+        ]
+        checkpoint = context.checkpoints.add(gx.Checkpoint(
+            name="kam_quality_gate", validation_definitions=definitions,
+            result_format={"result_format": "COMPLETE", "partial_unexpected_count": 20},
+        ))
+        result = checkpoint.run()
+        context.build_data_docs(site_names=[SITE])
+    out: dict[str, Evaluation] = {}
+    for run_result in result.run_results.values():
+        for er in run_result.results:
+            out[er.expectation_config.meta["check"]] = _evaluation(er)
+    log.info("GX evaluated %d expectations; Data Docs in %s", len(out), data_docs_dir)
+    return out
+
+
+def _ephemeral_context(gx: Any, data_docs_dir: Path) -> Any:
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    data_docs_dir.mkdir(parents=True, exist_ok=True)
+    context.add_data_docs_site(SITE, {
+        "class_name": "SiteBuilder",
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(data_docs_dir)},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+    })
+    return context
+
+
+@contextmanager
+def _read_only_datasource(context: Any, db_path: Path) -> Iterator[Any]:
+    datasource = context.data_sources.add_sql(
+        name=DATASOURCE, connection_string=f"duckdb:///{db_path}",
+        kwargs={"connect_args": {"read_only": True}},
+    )
+    try:
+        yield datasource
+    finally:
+        _close(datasource)
+
+
+def _close(datasource: Any) -> None:
+    """Close the persisted connection and dispose both engines GX created for the datasource."""
+    engine = getattr(datasource, "_execution_engine", None)
+    if engine is not None:
+        connection = getattr(engine, "_connection", None)
+        if connection is not None:
+            connection.close()
+        engine.engine.dispose()
+    sa_engine = getattr(datasource, "_engine", None)
+    if sa_engine is not None:
+        sa_engine.dispose()
+
+
+def _validation_definition(gx: Any, context: Any, datasource: Any, table: str, checks: list[PlannedCheck]) -> Any:
+    schema, _, name = table.partition(".")
+    asset = datasource.add_table_asset(name=table, table_name=name, schema_name=schema)
+    batch = asset.add_batch_definition_whole_table(f"{table} (whole table)")
+    suite = context.suites.add(gx.ExpectationSuite(name=f"{checks[0].check.suite}: {table}"))
+    for p in checks:
+        suite.add_expectation(_expectation(gx, p))
+    return context.validation_definitions.add(gx.ValidationDefinition(name=table, data=batch, suite=suite))
+
+
+def _expectation(gx: Any, p: PlannedCheck) -> Any:
+    meta = {"check": p.check.name, "config_key": p.check.key}
+    if p.check.kind == "rows":
+        return gx.expectations.UnexpectedRowsExpectation(
+            unexpected_rows_query=p.sql, description=f"{p.check.name}: no violating rows", meta=meta)
+    return gx.expectations.ExpectColumnValuesToBeBetween(
+        column=p.check.column, min_value=p.check.min_value, max_value=p.check.max_value, meta=meta)
+
+
+def _evaluation(er: Any) -> Evaluation:
+    info = er.exception_info or {}
+    if info.get("raised_exception"):
+        message = str(info.get("exception_message", "unknown error")).splitlines()[0][:300]
+        return Evaluation(False, "error", (f"query failed: {message}",))
+    result = er.result or {}
+    if er.expectation_config.type == "unexpected_rows_expectation":
+        rows = (result.get("details") or {}).get("unexpected_rows") or []
+        return Evaluation(bool(er.success), str(result.get("observed_value")),
+                          tuple(str(r.get("detail", r)) for r in rows))
+    count = result.get("unexpected_count", 0)
+    kwargs = er.expectation_config.kwargs
+    sample = ", ".join(str(v) for v in (result.get("partial_unexpected_list") or [])[:5])
+    violation = (f"{kwargs['column']}: {count} value(s) outside [{kwargs['min_value']:g}, {kwargs['max_value']:g}]"
+                 f" e.g. {sample}")
+    return Evaluation(bool(er.success), str(count), () if er.success else (violation,))

@@ -1,0 +1,218 @@
+"""In-process dbt invocation against the build warehouse (dbtRunner, no CLI start-up).
+
+The dbt project (`dbt_project/`) reads every path and secret from the environment; this module sets
+that environment for the duration of one invocation and turns dbt's results into a `DbtResult`, or a
+`StepFailed` naming each failed node and why.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kam_warehouse.errors import StepFailed
+from kam_warehouse.settings import DBT_PROJECT_DIR, Settings
+
+log = logging.getLogger(__name__)
+
+#: dbt result statuses that fail the step (warn and skipped-after-success do not).
+FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
+
+
+@dataclass(frozen=True)
+class NodeOutcome:
+    """What happened to one dbt node (model, test, seed, unit test, hook)."""
+
+    unique_id: str
+    name: str
+    resource_type: str
+    status: str
+    execution_time: float
+    message: str | None
+    failures: int | None
+
+    @property
+    def failed(self) -> bool:
+        return self.status in FAILED_STATUSES
+
+    def describe(self) -> str:
+        detail = " ".join((self.message or "").split())
+        if self.failures:
+            detail = f"{self.failures} failing row(s); {detail}".rstrip("; ")
+        return f"{self.resource_type} {self.unique_id}: {self.status}: {detail}"
+
+
+@dataclass(frozen=True)
+class DbtResult:
+    """The outcome of one dbt invocation."""
+
+    args: tuple[str, ...]
+    success: bool
+    nodes: tuple[NodeOutcome, ...]
+    elapsed_seconds: float
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Number of nodes per status, e.g. {'success': 40, 'pass': 120, 'warn': 1}."""
+        return dict(Counter(n.status for n in self.nodes))
+
+    @property
+    def failed_nodes(self) -> tuple[NodeOutcome, ...]:
+        return tuple(n for n in self.nodes if n.failed)
+
+    @property
+    def warned_nodes(self) -> tuple[NodeOutcome, ...]:
+        return tuple(n for n in self.nodes if n.status == "warn")
+
+
+def dbt_state_dir(settings: Settings) -> Path:
+    """dbt's target/ and logs/ for this warehouse (state lives under the warehouse dir, not the repo)."""
+    return settings.warehouse_dir / "dbt"
+
+
+def dbt_environment(settings: Settings) -> dict[str, str]:
+    """Environment variables the dbt project and profile read."""
+    return {
+        "KAM_BUILD_DB": str(settings.build_db),
+        "KAM_REPORTING_CURRENCY": settings.reporting_currency,
+        "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+        "DO_NOT_TRACK": "1",
+    }
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+def _common_args(settings: Settings) -> list[str]:
+    state = dbt_state_dir(settings)
+    return [
+        "--project-dir", str(DBT_PROJECT_DIR),
+        "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--target-path", str(state / "target"),
+    ]
+
+
+def _node_outcomes(result: Any) -> tuple[NodeOutcome, ...]:
+    outcomes = []
+    for r in getattr(result, "results", None) or ():
+        node = getattr(r, "node", None)
+        status = getattr(r, "status", "")
+        outcomes.append(
+            NodeOutcome(
+                unique_id=getattr(node, "unique_id", "?"),
+                name=getattr(node, "name", "?"),
+                resource_type=str(getattr(node, "resource_type", "?")),
+                status=str(getattr(status, "value", status)),
+                execution_time=float(getattr(r, "execution_time", 0.0) or 0.0),
+                message=getattr(r, "message", None),
+                failures=getattr(r, "failures", None),
+            )
+        )
+    return tuple(outcomes)
+
+
+def release_duckdb() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open in this process after an invocation.
+
+    dbt-duckdb caches one database instance per process (DuckDBConnectionManager._ENV) and never
+    closes it; until it is closed, no other connection in this process (the gate, the tier step, a
+    test) can open the build warehouse with another configuration (e.g. read_only), and no other
+    process can open it at all.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # another adapter (postgres target)
+        return
+    env = DuckDBConnectionManager._ENV
+    if env is None:
+        return
+    try:
+        env.close()
+    finally:
+        DuckDBConnectionManager.close_all_connections()
+
+
+def invoke(settings: Settings, args: list[str]) -> DbtResult:
+    """Run one dbt command in-process (e.g. ["parse"], ["docs", "generate", "--static"],
+    ["run-operation", "ensure_state_tables"]) against the build warehouse.
+
+    Raises StepFailed naming each failed node (one line each) when dbt reports failure.
+    """
+    from dbt.cli.main import dbtRunner  # heavy: import lazily
+
+    settings.ensure_dirs()
+    state = dbt_state_dir(settings)
+    state.mkdir(parents=True, exist_ok=True)
+    full_args = [*args, *_common_args(settings)]
+    step = f"dbt {args[0]}" if args else "dbt"
+    log.info("running %s against %s", " ".join(args), settings.build_db)
+    started = time.monotonic()
+    with _environment({**dbt_environment(settings), "DBT_LOG_PATH": str(state / "logs")}):
+        try:
+            outcome = dbtRunner().invoke(full_args)
+        finally:
+            release_duckdb()
+    result = DbtResult(
+        args=tuple(args),
+        success=bool(outcome.success),
+        nodes=_node_outcomes(outcome.result),
+        elapsed_seconds=time.monotonic() - started,
+    )
+    log.info("%s finished in %.1fs: %s", step, result.elapsed_seconds, result.counts)
+    if not result.success:
+        raise StepFailed(step, _failure_reason(result, outcome.exception, state / "logs" / "dbt.log"))
+    return result
+
+
+def _failure_reason(result: DbtResult, exception: BaseException | None, log_file: Path) -> str:
+    lines = [n.describe() for n in result.failed_nodes]
+    if exception is not None:
+        lines.append(f"{type(exception).__name__}: {' '.join(str(exception).split())}")
+    if not lines:
+        lines.append("dbt reported failure without a failed node")
+    skipped = result.counts.get("skipped", 0)
+    if skipped:
+        lines.append(f"{skipped} downstream node(s) skipped")
+    lines.append(f"details in {log_file}")
+    return "\n" + "\n".join(lines)
+
+
+def build(
+    settings: Settings,
+    *,
+    select: str | None = None,
+    exclude: str | None = None,
+    full_refresh: bool = False,
+    vars: dict[str, Any] | None = None,
+) -> DbtResult:
+    """`dbt build` (seeds, models, tests, unit tests) against the build warehouse."""
+    args = ["build"]
+    if select:
+        args += ["--select", select]
+    if exclude:
+        args += ["--exclude", exclude]
+    if full_refresh:
+        args.append("--full-refresh")
+    if vars:
+        args += ["--vars", json.dumps(vars, default=str)]
+    return invoke(settings, args)

@@ -1,0 +1,76 @@
+"""Task bodies of warehouse_maintenance: prune old builds and Airflow logs, checkpoint the build warehouse."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("kam_warehouse.maintenance")
+
+
+def prune_builds(context: Any) -> list[str]:
+    """Keep the newest `publish.keep_builds` published builds; never the one being served."""
+    from kam_warehouse.orchestration.config import load
+    from kam_warehouse.serving import builds
+    from kam_warehouse.settings import Settings
+
+    settings = Settings.from_env()
+    served = builds.read_info(settings.serving_db)
+    protect = {builds.build_name(served.run_id)} if served else set()
+    builds.remove_partials(settings.builds_dir)
+    removed = builds.prune(settings.builds_dir, keep=load().keep_builds, protect=protect)
+    log.info("pruned %d build(s): %s", len(removed), removed or "nothing")
+    return removed
+
+
+def prune_logs(log_dir: Path, *, older_than_days: int, now: float | None = None) -> int:
+    """Delete files under `log_dir` older than `older_than_days`, then empty folders; return files removed."""
+    if not log_dir.is_dir():
+        return 0
+    cutoff = (now if now is not None else time.time()) - older_than_days * 86400
+    removed = 0
+    for path in sorted(log_dir.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        if path.is_file() and path.stat().st_mtime < cutoff:
+            path.unlink()
+            removed += 1
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+    return removed
+
+
+def airflow_log_dir() -> Path:
+    from airflow.configuration import conf
+
+    return Path(conf.get("logging", "base_log_folder"))
+
+
+def prune_airflow_logs(context: Any) -> int:
+    from kam_warehouse.orchestration.config import load
+
+    days = load().keep_airflow_logs_days
+    removed = prune_logs(airflow_log_dir(), older_than_days=days)
+    log.info("removed %d Airflow log file(s) older than %d days", removed, days)
+    return removed
+
+
+def checkpoint(db_path: Path) -> dict[str, int]:
+    """FORCE CHECKPOINT the DuckDB file (writes the WAL into the file, reclaims free blocks)."""
+    import duckdb
+
+    if not db_path.exists():
+        return {"bytes_before": 0, "bytes_after": 0}
+    before = os.path.getsize(db_path)
+    with duckdb.connect(str(db_path)) as con:
+        con.execute("FORCE CHECKPOINT")
+    return {"bytes_before": before, "bytes_after": os.path.getsize(db_path)}
+
+
+def checkpoint_build_warehouse(context: Any) -> dict[str, int]:
+    from kam_warehouse.orchestration.runtime import fail_fast
+    from kam_warehouse.settings import Settings
+
+    with fail_fast():
+        return checkpoint(Settings.from_env().build_db)

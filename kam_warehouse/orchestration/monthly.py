@@ -1,0 +1,38 @@
+"""Task bodies of finance_monthly: freeze the closed month's figures, then write the finance report."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from kam_warehouse.orchestration.runtime import fail_fast, run_context
+
+REPORT_FORMATS: tuple[str, ...] = ("xlsx", "pdf")
+
+
+def close_due_month(context: Any) -> str:
+    """Close the month due on the run's logical date (skip the run when none is due)."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from kam_warehouse.config import load_yaml
+    from kam_warehouse.serving import close_month, due_close_month
+
+    ctx = run_context(context)
+    today: date = (context.get("logical_date") or context["data_interval_end"]).date()
+    with fail_fast():
+        month = due_close_month(today, load_yaml(ctx.settings.config_dir, "pipeline.yml"))
+        if month is None:
+            raise AirflowSkipException(f"no month is due for close on {today}")
+        close_month(ctx.settings, month, run_id=ctx.run_id)
+    return month.isoformat()
+
+
+def concentration_report(month: str, context: Any) -> dict[str, str]:
+    """Write the month's concentration report (read from the serving warehouse) under reports_dir."""
+    from kam_warehouse.serving import report
+
+    settings = run_context(context).settings
+    with fail_fast():
+        written = report.concentration_report(settings.serving_db, date.fromisoformat(month),
+                                              settings.reports_dir, REPORT_FORMATS)
+    return {fmt: str(path) for fmt, path in written.items()}

@@ -1,0 +1,59 @@
+"""What a task needs from its Airflow context: the RunContext for the pipeline steps, the landing day,
+and the rule that separates transient failures (retried) from failures a person must fix (not retried)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Any
+
+from kam_warehouse.errors import KamError, WarehouseLocked
+
+log = logging.getLogger("kam_warehouse.airflow")
+
+TRIGGERED_BY = "airflow"
+
+
+def run_context(context: Any):  # -> kam_warehouse.pipeline.RunContext
+    """The same RunContext `kam run` uses, keyed by the DAG run: every step of one DAG run shares a run_id."""
+    from kam_warehouse.pipeline import RunContext
+    from kam_warehouse.settings import Settings
+
+    return RunContext(settings=Settings.from_env(), run_id=context["dag_run"].run_id,
+                      triggered_by=TRIGGERED_BY, progress=log.info)
+
+
+def landing_day(context: Any) -> date:
+    """The extract day a run stands for: the start of its data interval (else its logical date)."""
+    start = context.get("data_interval_start") or context.get("logical_date")
+    if start is None:
+        raise KamError("this run has neither a data interval nor a logical date; trigger it with a logical date "
+                       "(e.g. `airflow dags trigger <dag> --logical-date 2025-01-31`)")
+    return start.date()
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Errors worth retrying: a busy warehouse (our lock or DuckDB's file lock), I/O hiccups, time-outs.
+
+    Everything else fails at once: a KamError needs a person (rejected file, gate block, bad config),
+    and a programming error will not fix itself on retry.
+    """
+    import duckdb
+
+    return isinstance(exc, WarehouseLocked | OSError | TimeoutError | duckdb.IOException)
+
+
+@contextmanager
+def fail_fast() -> Iterator[None]:
+    """Turn a non-transient error (rejected file, gate block, bad config, a bug) into AirflowFailException,
+    so Airflow fails the task at once, without retries, with the original message."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    try:
+        yield
+    except Exception as exc:
+        if is_transient(exc):
+            raise
+        raise AirflowFailException(f"{type(exc).__name__}: {exc}" if not isinstance(exc, KamError) else str(exc)) from exc

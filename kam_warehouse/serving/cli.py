@@ -1,0 +1,94 @@
+"""`kam publish`, `kam close`, `kam report concentration`: mounted by kam_warehouse.cli via register(app)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kam_warehouse.settings import Settings
+
+WarehouseOpt = Annotated[
+    Path | None,
+    typer.Option("--warehouse", help="Warehouse folder [env KAM_WAREHOUSE_DIR, default data/warehouse]"),
+]
+MonthOpt = Annotated[str, typer.Option("--month", help="Month as YYYY-MM")]
+
+
+def parse_month(text: str) -> date:
+    try:
+        return datetime.strptime(text, "%Y-%m").date()
+    except ValueError as exc:
+        raise typer.BadParameter(f"{text!r} is not a month in the form YYYY-MM", param_hint="--month") from exc
+
+
+def _run_id(kind: str) -> str:
+    return f"{kind}__{datetime.now(UTC):%Y%m%dT%H%M%S%f}"
+
+
+def _settings(warehouse: Path | None) -> Settings:
+    return Settings.from_env(warehouse=warehouse)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `publish`, `close` and the `report` sub-app (with `concentration`) to the kam app."""
+    from kam_warehouse.cli import fails_cleanly
+
+    @app.command("publish")
+    @fails_cleanly
+    def publish_cmd(
+        warehouse: WarehouseOpt = None,
+        do_rollback: Annotated[bool, typer.Option("--rollback", help="Serve a kept build again")] = False,
+        to: Annotated[str | None, typer.Option("--to", help="Kept build (name or run id) for --rollback; "
+                                               "default: the one published before the served build")] = None,
+    ) -> None:
+        """Publish the build warehouse to serving.duckdb (write-audit-publish), or roll back."""
+        from kam_warehouse.locking import warehouse_lock
+        from kam_warehouse.serving import publish, rollback
+
+        s = _settings(warehouse)
+        with warehouse_lock(s.lock_file):
+            result = rollback(s, to=to) if do_rollback else publish(s, run_id=_run_id("publish"))
+        verb = "rolled back to" if do_rollback else "published"
+        typer.echo(f"{verb} build {result.run_id}: {result.tables} tables -> {result.serving_path} "
+                   f"(parquet: {result.parquet_dir})")
+
+    @app.command("close")
+    @fails_cleanly
+    def close_cmd(
+        month: MonthOpt,
+        warehouse: WarehouseOpt = None,
+        force: Annotated[bool, typer.Option("--force", help="Re-close a closed month (recorded)")] = False,
+        reason: Annotated[str | None, typer.Option("--reason", help="Why (recorded with the close)")] = None,
+    ) -> None:
+        """Freeze a month's concentration figures (month-end close); closing again is a no-op."""
+        from kam_warehouse.locking import warehouse_lock
+        from kam_warehouse.serving import close_month
+
+        s = _settings(warehouse)
+        with warehouse_lock(s.lock_file):
+            result = close_month(s, parse_month(month), run_id=_run_id("close"), force=force, reason=reason)
+        typer.echo(result.message)
+
+    report_app = typer.Typer(help="Reports from the serving warehouse (read-only).", no_args_is_help=True)
+    app.add_typer(report_app, name="report")
+
+    @report_app.command("concentration")
+    @fails_cleanly
+    def concentration_cmd(
+        month: MonthOpt,
+        warehouse: WarehouseOpt = None,
+        fmt: Annotated[str, typer.Option("--format", help="Comma-separated: xlsx,html,csv")] = "xlsx,html,csv",
+        out: Annotated[Path | None, typer.Option("--out", help="Output folder [default <warehouse>/reports]")] = None,
+    ) -> None:
+        """Finance's key-account revenue concentration report for a month (closed figures if closed)."""
+        from kam_warehouse.serving.report import concentration_report
+
+        s = _settings(warehouse)
+        formats = {f.strip().lower() for f in fmt.split(",") if f.strip()}
+        written = concentration_report(s.serving_db, parse_month(month), out or s.reports_dir, formats,
+                                       currency=s.reporting_currency)
+        for kind, path in sorted(written.items()):
+            typer.echo(f"{kind}: {path}")

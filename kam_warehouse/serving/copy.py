@@ -1,0 +1,112 @@
+"""Write and audit one build file: every table and view of `marts` and `ops` of the build warehouse,
+materialised as tables in a new DuckDB file."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+
+from kam_warehouse.serving.builds import PUBLISH_INFO
+from kam_warehouse.serving.errors import PublishError
+
+log = logging.getLogger(__name__)
+
+PUBLISHED_SCHEMAS: tuple[str, ...] = ("marts", "ops")
+_SRC = "build_src"
+_DST = "build_new"
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _relations(con: duckdb.DuckDBPyConnection, catalog: str) -> list[tuple[str, str]]:
+    """(schema, name) of every table and view of the published schemas in `catalog`, tables first."""
+    rows = con.execute(
+        """
+        SELECT schema_name, table_name, 0 AS kind FROM duckdb_tables()
+        WHERE database_name = ? AND schema_name IN ('marts', 'ops')
+        UNION ALL
+        SELECT schema_name, view_name, 1 FROM duckdb_views()
+        WHERE database_name = ? AND schema_name IN ('marts', 'ops') AND NOT internal
+        ORDER BY kind, schema_name, table_name
+        """,
+        [catalog, catalog],
+    ).fetchall()
+    return [(r[0], r[1]) for r in rows if f"{r[0]}.{r[1]}" != PUBLISH_INFO]
+
+
+def write_build_file(build_db: Path, target: Path, *, run_id: str, as_of: date | None) -> dict[str, int]:
+    """Materialise marts.* and ops.* of `build_db` into the new file `target`; return rows per table.
+
+    The build warehouse is attached read-only under its own catalog name (dbt writes views with
+    catalog-qualified references such as "build"."staging"."stg_..."). The target is checkpointed
+    and closed before returning, so no .wal remains beside it.
+    """
+    src = build_db.stem
+    counts: dict[str, int] = {}
+    with duckdb.connect() as con:
+        con.execute(f"ATTACH {_lit(build_db)} AS {_q(src)} (READ_ONLY)")
+        con.execute(f"ATTACH {_lit(target)} AS {_DST}")
+        for schema in PUBLISHED_SCHEMAS:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {_DST}.{schema}")
+        for schema, name in _relations(con, src):
+            qualified = f"{schema}.{_q(name)}"
+            log.info("publishing %s.%s", schema, name)
+            try:
+                con.execute(f"CREATE TABLE {_DST}.{qualified} AS SELECT * FROM {_q(src)}.{qualified}")
+            except duckdb.Error as exc:
+                raise PublishError(
+                    f"publish of run {run_id} failed copying {schema}.{name} from {build_db}: {exc}. "
+                    "The published serving warehouse is unchanged; fix the model and publish again."
+                ) from exc
+            counts[f"{schema}.{name}"] = _count(con, f"{_q(src)}.{qualified}")
+        con.execute(
+            f"CREATE TABLE {_DST}.{PUBLISH_INFO} AS SELECT ?::VARCHAR AS run_id, ?::TIMESTAMP AS published_at, "
+            "?::DATE AS as_of_date, ?::INTEGER AS tables, ?::VARCHAR AS source_file",
+            [run_id, datetime.now(UTC).replace(tzinfo=None), as_of, len(counts), str(build_db)],
+        )
+        con.execute(f"CHECKPOINT {_DST}")
+        con.execute(f"DETACH {_DST}")
+        con.execute(f"DETACH {_q(src)}")
+    wal = target.with_name(target.name + ".wal")
+    if wal.exists():
+        raise PublishError(f"publish of run {run_id}: {wal} remained after CHECKPOINT; the build file is not final")
+    return counts
+
+
+def audit_build_file(target: Path, expected: dict[str, int], *, run_id: str) -> None:
+    """Reopen the written file read-only and check every table is there with the source's row count."""
+    with duckdb.connect(str(target), read_only=True) as con:
+        for qualified, rows in expected.items():
+            schema, name = qualified.split(".", 1)
+            try:
+                got = _count(con, f"{schema}.{_q(name)}")
+            except duckdb.Error as exc:
+                raise PublishError(f"audit of run {run_id}: {qualified} is missing in {target}: {exc}") from exc
+            if got != rows:
+                raise PublishError(
+                    f"audit of run {run_id}: {qualified} has {got} rows in {target} but {rows} in the build "
+                    "warehouse; the published serving warehouse is unchanged"
+                )
+
+
+def mart_tables(db_file: Path) -> list[str]:
+    """Names of the tables of schema `marts` in a published file."""
+    with duckdb.connect(str(db_file), read_only=True) as con:
+        rows = con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' ORDER BY table_name"
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _count(con: duckdb.DuckDBPyConnection, relation: str) -> int:
+    row = con.execute(f"SELECT count(*) FROM {relation}").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _lit(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"

@@ -1,0 +1,75 @@
+"""DDL of the tier state (schema `tiers`) and of the night's change log `ops.tier_changes`.
+
+`tiers.account_tier_history` and `tiers.tier_overrides` are also created, with identical DDL, by the
+dbt macro `ensure_state_tables` so that dbt can read them on an empty warehouse. History rows are
+half-open intervals [valid_from, valid_to); valid_to is null while the row is current.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+TIER_HISTORY_DDL = """
+CREATE TABLE IF NOT EXISTS tiers.account_tier_history (
+    account_id  VARCHAR NOT NULL,
+    tier        VARCHAR NOT NULL,
+    valid_from  DATE    NOT NULL,
+    valid_to    DATE,
+    score       DOUBLE,
+    reason      VARCHAR,
+    run_id      VARCHAR,
+    is_override BOOLEAN
+)
+"""
+
+TIER_OVERRIDES_DDL = """
+CREATE TABLE IF NOT EXISTS tiers.tier_overrides (
+    account_id VARCHAR NOT NULL,
+    tier       VARCHAR NOT NULL,
+    reason     VARCHAR,
+    set_by     VARCHAR,
+    expires_on DATE
+)
+"""
+
+#: a proposed tier that differs from the current one by less than the margin, night after night
+TIER_CANDIDATES_DDL = """
+CREATE TABLE IF NOT EXISTS tiers.tier_candidates (
+    account_id     VARCHAR NOT NULL,
+    candidate_tier VARCHAR NOT NULL,
+    first_seen     DATE    NOT NULL,
+    last_seen      DATE    NOT NULL,
+    nights         INTEGER NOT NULL
+)
+"""
+
+#: one row per reclassified night (as_of): what makes a re-run of the same night a no-op
+TIER_RUNS_DDL = """
+CREATE TABLE IF NOT EXISTS tiers.tier_runs (
+    as_of    DATE      NOT NULL,
+    run_id   VARCHAR   NOT NULL,
+    ran_at   TIMESTAMP NOT NULL,
+    scored   INTEGER   NOT NULL,
+    changes  INTEGER   NOT NULL
+)
+"""
+
+TIER_CHANGES_DDL = """
+CREATE TABLE IF NOT EXISTS ops.tier_changes (
+    run_id       VARCHAR NOT NULL,
+    as_of        DATE    NOT NULL,
+    account_id   VARCHAR NOT NULL,
+    from_tier    VARCHAR,            -- null on the first classification
+    to_tier      VARCHAR NOT NULL,
+    score        DOUBLE,
+    reason       VARCHAR NOT NULL
+)
+"""
+
+
+def ensure_tier_state(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the tier state and ops.tier_changes if missing (idempotent)."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS tiers")
+    con.execute("CREATE SCHEMA IF NOT EXISTS ops")
+    for ddl in (TIER_HISTORY_DDL, TIER_OVERRIDES_DDL, TIER_CANDIDATES_DDL, TIER_RUNS_DDL, TIER_CHANGES_DDL):
+        con.execute(ddl)

@@ -1,0 +1,80 @@
+"""The revenue marts built by real dbt over the hand-made book, checked against an independent
+plain-Python computation of the definitions (dbt_reference)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pytest
+
+import dbt_reference as ref
+from dbt_book import AS_OF, TABLES
+
+
+@pytest.fixture(scope="module")
+def expected() -> ref.Book:
+    return ref.recognise(TABLES, AS_OF)
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
+    return con.execute(sql).fetchall()
+
+
+def test_account_monthly_revenue_and_movement_match_reference(book_db, expected) -> None:
+    """Every account-month of fct_account_revenue_monthly (revenue to the cent, movement) equals the
+    reference spine: survivors, FX, month weights, credit notes, void and deferral all applied."""
+    want = ref.spine(expected.revenue, expected.as_of_month)
+    got = {(a, m): (r, mv) for a, m, r, mv in _rows(
+        book_db, "select account_id, revenue_month, revenue, movement from marts.fct_account_revenue_monthly")}
+    assert set(got) == set(want)
+    for key, row in want.items():
+        assert got[key][0] == pytest.approx(row.revenue, abs=0.005), key
+        assert got[key][1] == row.movement, key
+
+
+def test_merged_account_revenue_goes_to_survivor(book_db) -> None:
+    """A3 (merged into A2) has no rows of its own; its February revenue (re-sent version: 2000) is A2's."""
+    assert _rows(book_db, "select count(*) from marts.fct_account_revenue_monthly where account_id = 'A3'") == [(0,)]
+    assert _rows(book_db, "select revenue, movement from marts.fct_account_revenue_monthly "
+                          "where account_id = 'A2' and revenue_month = date '2024-02-01'") == [(2000.0, "new")]
+
+
+def test_deferred_and_void_revenue_excluded(book_db) -> None:
+    """No month after the as-of month; the void invoice counts nothing; B1's annual line gives June 1/12 only."""
+    assert _rows(book_db, "select max(revenue_month) from marts.fct_account_revenue_monthly") == [
+        (dt.date(2025, 6, 1),)]
+    assert _rows(book_db, "select revenue from marts.fct_account_revenue_monthly "
+                          "where account_id = 'B1' and revenue_month = date '2024-06-01'") == [(5000.0,)]
+    assert _rows(book_db, "select revenue from marts.fct_account_revenue_monthly "
+                          "where account_id = 'B1' and revenue_month = date '2025-06-01'") == [(2000.0,)]
+
+
+def test_group_monthly_revenue_matches_reference(book_db, expected) -> None:
+    """fct_group_revenue_monthly sums members through merges (A3 -> A2 -> group A1) per the reference."""
+    want = ref.spine(ref.roll_up(expected.revenue, expected.group), expected.as_of_month)
+    got = {(g, m): (r, mv) for g, m, r, mv in _rows(
+        book_db, "select group_id, revenue_month, revenue, movement from marts.fct_group_revenue_monthly")}
+    assert set(got) == set(want)
+    for key, row in want.items():
+        assert got[key][0] == pytest.approx(row.revenue, abs=0.005), key
+        assert got[key][1] == row.movement, key
+
+
+def test_dim_account_groups_and_cycle_report(book_db) -> None:
+    """dim_account maps A3 (merged) and A2 to group A1; the E1<->F1 parent loop is resolved to E1 and
+    listed in ops.account_hierarchy_issues instead of looping."""
+    groups = dict(_rows(book_db, "select account_id, group_id from marts.dim_account"))
+    assert groups["A2"] == groups["A3"] == groups["A1"] == "A1"
+    assert groups["E1"] == groups["F1"] == "E1"
+    issues = _rows(book_db, "select account_id, status from ops.account_hierarchy_issues order by 1")
+    assert issues == [("E1", "cycle"), ("F1", "cycle")]
+
+
+def test_contact_pii_is_hashed(book_db) -> None:
+    """Staging keeps only sha256 digests of contact names, e-mails and phones."""
+    cols = {c for (c,) in _rows(book_db, "select column_name from information_schema.columns "
+                                          "where table_name = 'stg_crm__contacts'")}
+    assert not {"full_name", "email", "phone"} & cols
+    digest = _rows(book_db, "select email_sha256 from staging.stg_crm__contacts")[0][0]
+    assert len(digest) == 64 and "@" not in digest
