@@ -230,17 +230,17 @@ FROM batch_rows WHERE valid_to IS NULL GROUP BY account_id HAVING count(*) > 1
 MONTH_SPINE = Check(
     key="marts.month_spine_complete", suite="marts", table=FCT, kind="rows",
     query="""
-WITH asof AS (SELECT max(revenue_month) AS m FROM batch_rows),
+WITH as_of AS (SELECT max(revenue_month) AS m FROM batch_rows),
      per AS (SELECT account_id, min(revenue_month) AS first_m, max(revenue_month) AS last_m,
                     count(DISTINCT revenue_month) AS months, count(*) AS n
              FROM batch_rows GROUP BY account_id)
 SELECT account_id,
        'account ' || account_id || ': ' || CAST(months AS VARCHAR) || ' months (' || CAST(n AS VARCHAR)
          || ' rows) from ' || strftime(first_m, '%Y-%m') || ' to ' || strftime(last_m, '%Y-%m')
-         || ', expected ' || CAST(date_diff('month', first_m, asof.m) + 1 AS VARCHAR)
-         || ' through the as-of month ' || strftime(asof.m, '%Y-%m') AS detail
-FROM per, asof
-WHERE months <> n OR last_m <> asof.m OR months <> date_diff('month', first_m, last_m) + 1
+         || ', expected ' || CAST(date_diff('month', first_m, as_of.m) + 1 AS VARCHAR)
+         || ' through the as-of month ' || strftime(as_of.m, '%Y-%m') AS detail
+FROM per, as_of
+WHERE months <> n OR last_m <> as_of.m OR months <> date_diff('month', first_m, last_m) + 1
 """,
 )
 

@@ -62,3 +62,17 @@ class LoadReport:
     @property
     def rows_quarantined(self) -> int:
         return sum(f.rows_quarantined for d in self.days for f in d.files if f.status == "loaded")
+
+    def summary(self) -> str:
+        """One line for logs, `kam` and ops.pipeline_runs.message."""
+        if not self.days_loaded and not self.changed:
+            return "nothing new to load"
+        text = (
+            f"{len(self.days_loaded)} day folder(s) loaded: {self.rows_read:,} rows read, "
+            f"{self.rows_loaded:,} loaded, {self.rows_quarantined:,} quarantined"
+        )
+        if self.rejected:
+            text += f"; {len(self.rejected)} file(s) rejected"
+        if self.changed:
+            text += f"; {len(self.changed)} already-loaded file(s) changed since (reported, not reloaded)"
+        return text

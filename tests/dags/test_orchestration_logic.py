@@ -62,7 +62,7 @@ def test_fail_fast_converts_person_errors_and_keeps_transient_ones() -> None:
     """A gate block / bug fails without retry (AirflowFailException); a busy warehouse stays retryable."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    with pytest.raises(AirflowFailException, match="blocking check.*orphan_lines"), fail_fast():
+    with pytest.raises(AirflowFailException, match=r"blocking check.*orphan_lines"), fail_fast():
         raise GateBlocked(["orphan_lines"])
     with pytest.raises(AirflowFailException, match="AttributeError"), fail_fast():
         raise AttributeError("bug")

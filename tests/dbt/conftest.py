@@ -14,7 +14,7 @@ from kam_warehouse.settings import Settings
 # the suite runs with --import-mode=importlib: make this folder's helper modules importable
 sys.path.insert(0, str(Path(__file__).parent))
 
-from dbt_book import write_book  # noqa: E402
+from dbt_book import write_book
 
 
 def book_settings(root: Path) -> Settings:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 import dbt_reference as ref
+import pytest
 from dbt_book import AS_OF, TABLES
 
 FIGURES = ("active_count", "total_revenue", "top_20pct_share", "top_10_share", "count_for_80pct", "hhi", "gini")

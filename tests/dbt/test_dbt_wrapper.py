@@ -7,13 +7,12 @@ import datetime as dt
 
 import duckdb
 import pytest
+from conftest import book_settings
+from dbt_book import AS_OF, insert_rows, write_book
 
 from kam_warehouse import dbt
 from kam_warehouse.errors import StepFailed
 from kam_warehouse.settings import Settings
-
-from conftest import book_settings
-from dbt_book import AS_OF, insert_rows, write_book
 
 # the reconciliation test also needs models outside this selection
 EXCLUDE = "assert_monthly_revenue_reconciles_to_staging"
@@ -71,4 +70,4 @@ def test_incremental_run_equals_full_refresh_and_docs_generate(tmp_path) -> None
     dbt.invoke(settings, ["docs", "generate", "--static"])
     page = dbt.dbt_state_dir(settings) / "target" / "static_index.html"
     assert page.exists() and "int_invoice_line_revenue" in page.read_text(encoding="utf-8")
-    assert AS_OF < later
+    assert later > AS_OF

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+import dbt_reference as ref
 import duckdb
 import pytest
-
-import dbt_reference as ref
 from dbt_book import AS_OF, TABLES
 
 

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from generator_test_support import decode, day_folders, read_entity_file
+from generator_test_support import day_folders, decode, read_entity_file
 from openpyxl import load_workbook
 
 from ingest.contract import ENTITIES, SOURCES, entity
@@ -99,5 +99,5 @@ def test_value_formats_and_enums(clean_run) -> None:
                     if c.enum:
                         assert v in c.enum
     probabilities = [float(r["probability"]) for r in read_entity_file(root / "crm" / "2025-01-01", "opportunities")]
-    assert 0 <= min(probabilities) and max(probabilities) <= 1
+    assert min(probabilities) >= 0 and max(probabilities) <= 1
     assert entity("billing", "invoices").column("status").enum == ("issued", "void")
