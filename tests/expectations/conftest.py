@@ -27,7 +27,7 @@ CREATE TABLE marts.dim_account AS
 SELECT * FROM (VALUES ('A1', 'A1'), ('A2', 'A1'), ('B1', 'B1')) t(account_id, group_id);
 
 CREATE TABLE marts.fct_account_revenue_monthly AS
-SELECT a.account_id, m::DATE AS revenue_month, 100.0 AS revenue
+SELECT a.account_id, m::DATE AS revenue_month, 100.0::DOUBLE AS revenue
 FROM (VALUES ('A1'), ('A2'), ('B1')) a(account_id),
      generate_series(DATE '2025-01-01', DATE '2025-03-01', INTERVAL 1 MONTH) g(m);
 
