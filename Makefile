@@ -36,7 +36,7 @@ $(VENV)/.synced: pyproject.toml uv.lock $(UV)
 setup: $(VENV)/.synced  ## build .venv from uv.lock (idempotent; fast when up to date)
 
 $(MANIFEST): $(VENV)/.synced $(DBT_SOURCES)
-	$(BIN)/kam dbt parse
+	$(BIN)/kam manifest
 
 manifest: $(MANIFEST)  ## dbt manifest for cosmos (built here, never at DAG parse time)
 
@@ -55,8 +55,8 @@ lint: setup
 test: setup manifest sysdeps lint  ## ruff + the whole test suite
 	$(BIN)/pytest
 
-docs: setup  ## build and serve the dbt docs offline (http://localhost:8080)
-	$(BIN)/kam dbt docs generate && $(BIN)/kam dbt docs serve --port 8080
+docs: setup  ## build the dbt docs as one offline HTML file and print its path
+	$(BIN)/kam docs --warehouse $(WAREHOUSE)
 
 clean-state:  ## remove local state (Airflow home, warehouse, landing) — not the venv
 	rm -rf $(STATE) data

@@ -130,6 +130,26 @@ def dbt_passthrough(ctx: typer.Context, warehouse: WarehouseOpt = None) -> None:
     typer.echo(result.summary())
 
 
+@app.command("manifest")
+@fails_cleanly
+def manifest() -> None:
+    """Write dbt_project/target/manifest.json (`dbt parse`) for the Airflow DAGs (cosmos loads it at parse time)."""
+    from kam_warehouse import dbt
+
+    typer.echo(f"dbt manifest written: {dbt.write_manifest(Settings.from_env())}")
+
+
+@app.command("docs")
+@fails_cleanly
+def docs(warehouse: WarehouseOpt = None) -> None:
+    """Generate the dbt docs as one static HTML file (works offline) and print where it is."""
+    from kam_warehouse import dbt
+
+    settings = Settings.from_env(None, warehouse)
+    dbt.invoke(settings, ["docs", "generate", "--static"])
+    typer.echo(f"dbt docs: open {dbt.dbt_state_dir(settings) / 'target' / 'static_index.html'} in a browser")
+
+
 @app.command("summary")
 @fails_cleanly
 def summary(warehouse: WarehouseOpt = None) -> None:

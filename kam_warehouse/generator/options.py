@@ -68,3 +68,9 @@ class GenerationSummary:
             name = path.rsplit("/", 1)[-1].split(".", 1)[0]
             totals[name] = totals.get(name, 0) + n
         return totals
+
+    def __str__(self) -> str:
+        counts = ", ".join(f"{name} {n:,}" for name, n in sorted(self.entity_rows().items()))
+        defects = sum(self.defects.values())
+        return (f"wrote {len(self.folders)} day folders to {self.out}: {counts}; "
+                f"{defects} defects injected (see _defects.json)")
