@@ -41,7 +41,7 @@ $(MANIFEST): $(VENV)/.synced $(DBT_SOURCES)
 manifest: $(MANIFEST)  ## dbt manifest for cosmos (built here, never at DAG parse time)
 
 demo: setup manifest  ## generate sample extracts and run the nightly pipeline through real Airflow
-	$(BIN)/kam demo-data --out $(LANDING) $(DEMO_ARGS)
+	$(BIN)/kam demo-data --out $(LANDING) $(DEMO_ARGS) --reuse
 	scripts/airflow-local.sh demo $(LANDING) $(WAREHOUSE)
 	@echo
 	@$(BIN)/kam summary --warehouse $(WAREHOUSE)

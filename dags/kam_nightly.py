@@ -18,12 +18,12 @@ DOC = """
 Builds, checks and publishes the warehouse once **both** sources were loaded (Assets `kam_raw_billing`
 and `kam_raw_crm`). The same steps as `kam run`, recorded in `ops.pipeline_runs` under this run's id.
 
-1. `dbt_build` — one task per dbt model (astronomer-cosmos, model + its tests); tier-dependent models
-   (`tag:post_tier`) are rebuilt by the tier step. Bracketed by `dbt_build_start` / `dbt_build_done`,
+1. `dbt_build` — one task per dbt model (astronomer-cosmos, model + its tests); tier-dependent marts
+   are views over the tier state. Bracketed by `dbt_build_start` / `dbt_build_done`,
    which write the `dbt_build` row.
 2. `quality_gate` — Great Expectations suites; a failed **block** check fails the run here, naming the
    checks; tiers and publish are held back (rows `held_back`) and the serving warehouse is unchanged.
-3. `reclassify_tiers` — nightly tier reclassification, then the `post_tier` models.
+3. `reclassify_tiers` — nightly tier reclassification (hysteresis, overrides, history).
 4. `publish` — atomically replaces `serving.duckdb`; emits the Asset `kam_serving`.
 
 Every task that writes the warehouse runs in the one-slot pool `kam_warehouse`. A DeadlineAlert fires

@@ -73,16 +73,20 @@ def demo_data(
     start: Annotated[str, typer.Option(help="First history month, YYYY-MM")] = "2023-01",
     days: Annotated[int, typer.Option(help="Daily delta folders after the initial full extract")] = 5,
     defects: Annotated[float, typer.Option(help="Defect injection rate (0 = clean); see _defects.json")] = 0.0,
+    skew: Annotated[float, typer.Option(help="Revenue skew: log-normal sigma of account sizes (1.7 ~ 80/20)")] = 1.7,
+    reuse: Annotated[
+        bool, typer.Option("--reuse", help="Keep OUT as is when it was generated with these same options")
+    ] = False,
 ) -> None:
-    """Write deterministic sample billing + CRM extracts in the landing-zone layout."""
-    from kam_warehouse.generator import GeneratorOptions, generate
+    """Write deterministic sample billing + CRM extracts in the landing-zone layout (OUT must be empty)."""
+    from kam_warehouse.generator import GeneratorOptions, already_generated, generate
 
-    summary = generate(
-        GeneratorOptions(out=out, accounts=accounts, months=months, seed=seed, start=start, days=days,
-                         defects=defects),
-        progress=progress,
-    )
-    typer.echo(str(summary))
+    options = GeneratorOptions(out=out, accounts=accounts, months=months, seed=seed, start=start, days=days,
+                               defects=defects, skew=skew)
+    if reuse and already_generated(options):
+        typer.echo(f"{out} already holds sample extracts generated with these options; reusing them")
+        return
+    typer.echo(str(generate(options, progress=progress)))
 
 
 @app.command("run")
@@ -172,7 +176,4 @@ def _mount_subcommands() -> None:
     register_serving(app)
 
 
-try:  # the area packages land in parallel; keep the core CLI usable while one is missing
-    _mount_subcommands()
-except ModuleNotFoundError as _missing:  # pragma: no cover - removed once every area has landed
-    logging.getLogger(__name__).debug("sub-commands not mounted: %s", _missing)
+_mount_subcommands()

@@ -23,9 +23,6 @@ Progress = Callable[[str], None]
 
 STEPS: tuple[str, ...] = ("load", "dbt_build", "quality_gate", "tiers", "publish")
 
-#: dbt models that read tier state; rebuilt after the tier step so dim_account shows tonight's tiers
-POST_TIER_SELECTOR = "tag:post_tier"
-
 
 def _quiet(_: str) -> None:
     return None
@@ -88,7 +85,7 @@ def step_load(ctx: RunContext, *, sources: Iterable[str] | None = None, through_
     return StepOutcome("load", rec, {"report": report})
 
 
-def step_dbt_build(ctx: RunContext, *, select: str | None = None, exclude: str | None = POST_TIER_SELECTOR) -> StepOutcome:
+def step_dbt_build(ctx: RunContext, *, select: str | None = None, exclude: str | None = None) -> StepOutcome:
     """dbt build (models, seeds, tests, unit tests) against the build warehouse."""
     from kam_warehouse import dbt
 
@@ -127,8 +124,11 @@ def _record_held_back(ctx: RunContext, failed: list[str]) -> None:
 
 
 def step_tiers(ctx: RunContext) -> StepOutcome:
-    """Nightly tier reclassification (only after the gate passed), then refresh the tier-dependent models."""
-    from kam_warehouse import dbt
+    """Nightly tier reclassification (only after the gate passed).
+
+    Models that show tiers (marts.dim_account, marts.account_tier_history) are views over the tier state,
+    so they are current as soon as this step commits; publish materialises them.
+    """
     from kam_warehouse.tiers import reclassify
 
     s = ctx.settings
@@ -138,7 +138,6 @@ def step_tiers(ctx: RunContext) -> StepOutcome:
             raise StepFailed("tiers", "no extract day has been loaded yet; run the load step first")
         ctx.progress(f"tier reclassification as of {as_of} ...")
         result = reclassify(s.build_db, run_id=ctx.run_id, as_of=as_of, config_dir=s.config_dir)
-        dbt.build(s, select=POST_TIER_SELECTOR, exclude=None)
         rec.tier_changes = result.changes
         rec.rows_out = result.scored
         rec.message = result.summary()

@@ -6,7 +6,7 @@
 The layout and formats follow docs/extracts.md and ingest.contract; same options -> same bytes.
 """
 
-from kam_warehouse.generator.generate import generate
+from kam_warehouse.generator.generate import already_generated, generate
 from kam_warehouse.generator.options import GenerationSummary, GeneratorError, GeneratorOptions
 
-__all__ = ["GenerationSummary", "GeneratorError", "GeneratorOptions", "generate"]
+__all__ = ["GenerationSummary", "GeneratorError", "GeneratorOptions", "already_generated", "generate"]

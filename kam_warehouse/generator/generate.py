@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from collections.abc import Callable
@@ -51,9 +52,27 @@ def generate(options: GeneratorOptions, progress: Progress | None = None) -> Gen
     manifest = {"seed": options.seed, "rate": options.defects, "defects": records}
     (out / "_defects.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n",
                                        encoding="utf-8")
+    (out / GENERATOR_STAMP).write_text(json.dumps(_options_record(options), indent=1) + "\n", encoding="utf-8")
     say(f"wrote {len(summary.folders)} day folders, {sum(summary.rows.values())} rows, "
         f"{len(records)} defects to {out}")
     return summary
+
+
+#: written last: the options a complete landing zone was generated with
+GENERATOR_STAMP = "_generator.json"
+
+
+def _options_record(options: GeneratorOptions) -> dict[str, object]:
+    return {k: v for k, v in dataclasses.asdict(options).items() if k != "out"}
+
+
+def already_generated(options: GeneratorOptions) -> bool:
+    """True when `options.out` holds a complete landing zone generated with exactly these options
+    (so `make demo` can run again without rewriting the landing zone)."""
+    stamp = Path(options.out) / GENERATOR_STAMP
+    if not stamp.is_file():
+        return False
+    return json.loads(stamp.read_text(encoding="utf-8")) == _options_record(options)
 
 
 def _prepare(out: Path) -> Path:

@@ -7,7 +7,7 @@ Execution mode (env KAM_COSMOS_EXECUTION_MODE):
   model task that is cleared/retried runs `dbt build` for that model alone.
 - `local`: every model task runs its own `dbt build --select <model>` (about 1.4 s of overhead per model),
   each in the `kam_warehouse` pool.
-Tier-dependent models (`tag:post_tier`) are excluded: the tier step rebuilds them.
+Tier-dependent marts (dim_account, account_tier_history) are views over the tier state: no rebuild needed.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from typing import Any
 import yaml
 
 from kam_warehouse.orchestration.defaults import WAREHOUSE_POOL
-from kam_warehouse.pipeline import POST_TIER_SELECTOR
 from kam_warehouse.settings import DBT_PROJECT_DIR, Settings
 
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
@@ -76,7 +75,7 @@ def dbt_task_group(group_id: str, *, settings: Settings, default_args: dict[str,
                                    # watcher: the producer's one `dbt build` runs the tests; a sensor per
                                    # model's tests reports them (cosmos has no BUILD node in watcher mode)
                                    test_behavior=TestBehavior.AFTER_EACH if mode == "watcher" else TestBehavior.BUILD,
-                                   exclude=[POST_TIER_SELECTOR], emit_datasets=False,
+                                   emit_datasets=False,
                                    enable_owner_inheritance=False),
         execution_config=ExecutionConfig(
             execution_mode=ExecutionMode.WATCHER if mode == "watcher" else ExecutionMode.LOCAL,
