@@ -2,16 +2,19 @@
 
     .venv/bin/python benchmarks/bench_ingest.py --rows 2000000
 
-Prints rows/s of `ingest.load.load_day` (hash, encoding check, staging, validation, references,
-duplicates, lineage, manifest) and of `CREATE TABLE t AS SELECT * FROM read_csv(...)` over the same
-files, and their ratio (target >= 0.5).
+Prints rows/s of `ingest.load.load_day` (hash, casts, checks, references, duplicates, lineage,
+manifest) and of `CREATE TABLE t AS SELECT * FROM read_csv(...)` over the same files, their ratio
+(target >= 0.5), the load's per-phase wall time (from the `ingest.timing` log records) and a check that
+every loaded row's `_line_number` is its physical line.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import tempfile
 import time
+from collections import defaultdict
 from datetime import date
 from pathlib import Path
 
@@ -49,17 +52,41 @@ def bare_load(folder: Path, db: Path) -> float:
     return time.perf_counter() - start
 
 
+class PhaseTimes(logging.Handler):
+    """Sums the `ingest.timing` phase records of a load."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seconds[getattr(record, "phase", "?")] += float(getattr(record, "seconds", 0.0))
+
+
 def ingest_load(landing: Path, db: Path, rejected: Path) -> float:
     with duckdb.connect(str(db)) as con:  # the accounts the invoices reference, outside the timing
         ensure_raw_schema(con)
         con.execute("INSERT INTO raw.crm__accounts (account_id) SELECT 'A' || i FROM range(500) t(i)")
+    timing, phases = logging.getLogger("ingest.timing"), PhaseTimes()
+    timing.addHandler(phases)
+    timing.setLevel(logging.DEBUG)
     start = time.perf_counter()
-    load_day(landing, db, source="billing", day=DAY, run_id="bench", rejected_dir=rejected)
-    elapsed = time.perf_counter() - start
+    try:
+        load_day(landing, db, source="billing", day=DAY, run_id="bench", rejected_dir=rejected)
+    finally:
+        elapsed = time.perf_counter() - start
+        timing.removeHandler(phases)
     with duckdb.connect(str(db)) as con:
         loaded, quarantined = con.execute(
             "SELECT sum(rows_loaded), sum(rows_quarantined) FROM raw.load_manifest").fetchone() or (0, 0)
-    print(f"  ingest: {loaded} rows loaded, {quarantined} quarantined")
+        misplaced = con.execute(  # L<i> is written on physical line i + 2
+            "SELECT count(*) FROM raw.billing__invoice_lines "
+            "WHERE _line_number <> substr(invoice_line_id, 2)::BIGINT + 2").fetchone()
+    print(f"  ingest: {loaded} rows loaded, {quarantined} quarantined, "
+          f"{misplaced[0] if misplaced else '?'} with a wrong _line_number")
+    for name, seconds in phases.seconds.items():
+        print(f"    {name:45s} {seconds:6.2f} s")
+    print(f"    {'other (connect, manifest, commit)':45s} {elapsed - sum(phases.seconds.values()):6.2f} s")
     return elapsed
 
 

@@ -42,13 +42,19 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def inspect_file(path: Path, encodings: tuple[str, ...]) -> FileInfo:
+def inspect_file(path: Path, encodings: tuple[str, ...], *, reader_checks_utf8: bool = False) -> FileInfo:
     """Hash the file and find the first of `encodings` it decodes in (utf-8-sig only with a BOM).
 
-    `.xlsx` workbooks are binary: their encoding is reported as "xlsx".
+    `.xlsx` workbooks are binary: their encoding is reported as "xlsx". With `reader_checks_utf8` a
+    UTF-8-only file is not decoded here: it is reported as "utf-8" and the caller's CSV reader, which
+    validates UTF-8 anyway, must reject it if it is not.
     """
     size, mtime_ns = file_stat(path)
     h = hashlib.sha256()
+    if reader_checks_utf8 and encodings == ("utf-8",):
+        encodings = ()
+    else:
+        reader_checks_utf8 = False
     # a BOM file also decodes as plain utf-8: try utf-8-sig first so the BOM is stripped
     order = sorted(encodings, key=lambda enc: enc != "utf-8-sig")
     decoders = {enc: codecs.getincrementaldecoder(enc)() for enc in order}
@@ -63,14 +69,14 @@ def inspect_file(path: Path, encodings: tuple[str, ...]) -> FileInfo:
                 decoders.pop("utf-8-sig", None)
             first = False
             newlines += chunk.count(b"\n")
-            blank = blank and not chunk.strip()
+            blank = blank and chunk.isspace()
             last = chunk[-1:]
             for enc in list(decoders):
                 try:
                     decoders[enc].decode(chunk)
                 except UnicodeDecodeError:
                     del decoders[enc]
-    encoding = _finish(decoders)
+    encoding = "utf-8" if reader_checks_utf8 else _finish(decoders)
     if path.suffix.lower() == ".xlsx":
         encoding = "xlsx"
     return FileInfo(size, mtime_ns, h.hexdigest(), encoding, newlines, last == b"\n", blank)

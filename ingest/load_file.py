@@ -2,6 +2,9 @@
 
 File-level problems raise `FileRejected` (the caller rolls the day back); row-level problems go to
 raw.quarantine. Always: rows_read = rows_loaded + rows_quarantined.
+
+The file is read once by the fast path (`ingest.scan`: typed + checked in one scan); only a file with
+quoted line breaks or a repeated key is read again by the staged path (`ingest.stage`).
 """
 
 from __future__ import annotations
@@ -17,38 +20,68 @@ from ingest.errors import FileRejected, IngestError
 from ingest.fileinfo import FileInfo, inspect_file
 from ingest.manifest import Batch, record_file
 from ingest.prepare import fetch_lines, read_header, readable_csv
+from ingest.references import drop_missing_keys
 from ingest.report import FileResult
-from ingest.stage import MalformedRecord, Staged, ident, stage_csv
+from ingest.scan import Checked, checked_scan, scan_csv
+from ingest.stage import INVALID_ENCODING, MalformedRecord, ident, stage_csv
+from ingest.timing import phase
 from ingest.validate import checked_sql, duplicates_sql, has_duplicates_sql
 
 log = logging.getLogger(__name__)
 
-STAGED, DUPLICATES, QUARANTINED = "_ingest_staged", "_ingest_dups", "_ingest_q"
+SCANNED, STAGED, DUPLICATES, QUARANTINED = "_ingest_scanned", "_ingest_staged", "_ingest_dups", "_ingest_q"
 
 
 def load_file(con: duckdb.DuckDBPyConnection, batch: Batch, e: Entity, path: Path, tmpdir: Path) -> FileResult:
     rel = batch.relative(path)
-    info = inspect_file(path, e.encodings)
+    with phase("inspect (sha256, encoding, lines)"):
+        info = inspect_file(path, e.encodings, reader_checks_utf8=True)
     csv_path, header = _open_checked(rel, e, path, info, tmpdir)
     extra = tuple(h for h in header if h not in e.column_names)
-    staged = stage_csv(con, csv_path, header, info, STAGED)
-    checked = f"({checked_sql(e, STAGED, staged.line_expr)})"
-    if con.execute(has_duplicates_sql(e, STAGED)).fetchone():
-        con.execute(duplicates_sql(e, STAGED, staged.line_expr, DUPLICATES))
+    with phase("scan (read_csv + casts + checks)"):
+        scan = scan_csv(con, e, csv_path, header, info, SCANNED)
+    _reject_invalid_utf8(rel, path, e, scan.malformed)
+    if scan.needs_staging:
+        with phase("staged path (line breaks / duplicate keys)"):
+            checked = _staged(con, e, csv_path, header, info)
     else:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {DUPLICATES} (_line BIGINT, column_name VARCHAR, reason VARCHAR)")
-    loaded = _insert_valid(con, batch, e, rel, checked)
-    # checks are evaluated a second time only for a file that had rejected rows
-    quarantined = 0 if loaded == staged.records else _quarantine(
-        con, batch, e, rel, csv_path, checked, staged.malformed)
-    _drop(con, STAGED, DUPLICATES, QUARANTINED)
+        with phase("references"):
+            checked = checked_scan(con, e, scan)
+    with phase("insert raw"):
+        loaded = _insert_valid(con, batch, e, rel, checked)
+    # the quarantine is only worked out for a file that had rejected rows
+    with phase("quarantine"):
+        quarantined = 0 if loaded == checked.records else _quarantine(con, batch, e, rel, csv_path, checked)
+    _drop(con, SCANNED, STAGED, DUPLICATES, QUARANTINED)
+    drop_missing_keys(con, e)
     result = FileResult(
-        path=rel, source=e.source, entity=e.name, rows_read=staged.records, rows_loaded=loaded,
+        path=rel, source=e.source, entity=e.name, rows_read=checked.records, rows_loaded=loaded,
         rows_quarantined=quarantined, status="loaded", extra_columns=extra, encoding=info.encoding,
     )
-    _check_accounting(result, staged)
+    _check_accounting(result)
     record_file(con, batch, result, info)
     return result
+
+
+def _staged(con: duckdb.DuckDBPyConnection, e: Entity, csv_path: Path, header: list[str], info: FileInfo) -> Checked:
+    """The general path: all-VARCHAR staging (physical lines across quoted line breaks) + duplicates."""
+    con.execute(f"DROP TABLE IF EXISTS {SCANNED}")
+    staged = stage_csv(con, csv_path, header, info, STAGED)
+    duplicates = con.execute(has_duplicates_sql(e, STAGED)).fetchone() is not None
+    if duplicates:
+        con.execute(duplicates_sql(e, STAGED, staged.line_expr, DUPLICATES))
+    return Checked(f"({checked_sql(e, STAGED, staged.line_expr)})", staged.records, staged.malformed, duplicates)
+
+
+def _reject_invalid_utf8(rel: str, path: Path, e: Entity, malformed: list[MalformedRecord]) -> None:
+    """FileRejected when DuckDB's reader found bytes that are not UTF-8 (it validates every value)."""
+    bad = next((m for m in malformed if INVALID_ENCODING in m.error_type), None)
+    if bad is not None:
+        raise FileRejected(
+            rel,
+            f"wrong_encoding: {path.name} does not decode as any allowed encoding ({', '.join(e.encodings)}): "
+            f"invalid UTF-8 in record {bad.record}",
+        )
 
 
 def _open_checked(rel: str, e: Entity, path: Path, info: FileInfo, tmpdir: Path) -> tuple[Path, list[str]]:
@@ -60,7 +93,10 @@ def _open_checked(rel: str, e: Entity, path: Path, info: FileInfo, tmpdir: Path)
             rel, f"wrong_encoding: {path.name} does not decode as any allowed encoding ({', '.join(e.encodings)})"
         )
     csv_path = readable_csv(path, info, tmpdir)
-    header = read_header(csv_path)
+    try:
+        header = read_header(csv_path)
+    except UnicodeDecodeError as exc:
+        raise FileRejected(rel, f"wrong_encoding: {path.name} header is not UTF-8 ({exc.reason})") from exc
     if not header:
         raise FileRejected(rel, f"empty_file: {path.name} has no header row")
     missing = [c for c in e.column_names if c not in header]
@@ -75,13 +111,14 @@ def _open_checked(rel: str, e: Entity, path: Path, info: FileInfo, tmpdir: Path)
     return csv_path, header
 
 
-def _insert_valid(con: duckdb.DuckDBPyConnection, batch: Batch, e: Entity, rel: str, checked: str) -> int:
+def _insert_valid(con: duckdb.DuckDBPyConnection, batch: Batch, e: Entity, rel: str, checked: Checked) -> int:
     columns = ", ".join(ident(c) for c in e.column_names)
     lineage = ", ".join(name for name, _ in LINEAGE_COLUMNS)
+    not_duplicate = f" AND c._line NOT IN (SELECT _line FROM {DUPLICATES})" if checked.duplicates else ""
     row = con.execute(
         f"""INSERT INTO {e.raw_table} ({columns}, {lineage})
-            SELECT {columns}, ?, c._line, ?, ?, ? FROM {checked} c
-            WHERE c._err IS NULL AND c._line NOT IN (SELECT _line FROM {DUPLICATES})""",
+            SELECT {columns}, ?, c._line, ?, ?, ? FROM {checked.sql} c
+            WHERE c._err IS NULL{not_duplicate}""",
         [rel, batch.batch_id, batch.day, batch.loaded_at],
     ).fetchone()
     return int(row[0]) if row else 0
@@ -93,18 +130,21 @@ def _quarantine(
     e: Entity,
     rel: str,
     csv_path: Path,
-    checked: str,
-    malformed: list[MalformedRecord],
+    checked: Checked,
 ) -> int:
     """Write one raw.quarantine row per rejected record (with its original line text); return the count."""
+    duplicates = (
+        f"UNION ALL SELECT d._line, d.column_name, d.reason FROM {DUPLICATES} d "
+        "WHERE d._line NOT IN (SELECT _line FROM bad)"
+        if checked.duplicates else ""
+    )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {QUARANTINED} AS
-            WITH bad AS (SELECT _line, _err.col AS column_name, _err.reason AS reason FROM {checked} c
+            WITH bad AS (SELECT _line, _err.col AS column_name, _err.reason AS reason FROM {checked.sql} c
                          WHERE _err IS NOT NULL)
-            SELECT * FROM bad
-            UNION ALL
-            SELECT d._line, d.column_name, d.reason FROM {DUPLICATES} d WHERE d._line NOT IN (SELECT _line FROM bad)"""
+            SELECT * FROM bad {duplicates}"""
     )
+    malformed = checked.malformed
     lines = [int(r[0]) for r in con.execute(f"SELECT _line FROM {QUARANTINED}").fetchall()]
     if not lines and not malformed:
         return 0
@@ -142,11 +182,11 @@ def _malformed_reason(m: MalformedRecord) -> str:
     return f"{cls}: record does not parse as a complete CSV row ({m.error})"
 
 
-def _check_accounting(result: FileResult, staged: Staged) -> None:
+def _check_accounting(result: FileResult) -> None:
     if result.rows_read != result.rows_loaded + result.rows_quarantined:
         raise IngestError(
             f"{result.path}: rows_read {result.rows_read} != loaded {result.rows_loaded} + "
-            f"quarantined {result.rows_quarantined} (staged {staged.records})"
+            f"quarantined {result.rows_quarantined}"
         )
 
 

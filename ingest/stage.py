@@ -2,6 +2,7 @@
 
 Malformed records (wrong field count, unterminated quote) are not loaded by DuckDB; they come back
 as `MalformedRecord`s (from DuckDB's rejects table) so the caller can quarantine them.
+This is the general (slower) path; `ingest.scan` is the fast path used when it applies.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import duckdb
 
 from ingest.fileinfo import FileInfo
 
+#: error_type DuckDB's reader gives a record with bytes that are not UTF-8
+INVALID_ENCODING = "INVALID ENCODING"
+
 
 @dataclass(frozen=True)
 class MalformedRecord:
@@ -20,6 +24,7 @@ class MalformedRecord:
     text: str
     error: str
     is_last: bool
+    error_type: str = ""
 
 
 @dataclass(frozen=True)
@@ -39,34 +44,59 @@ def literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def read_csv_sql(csv_path: Path, header: list[str], rejects: str) -> str:
+    """`read_csv(...)` of `csv_path` with every header column VARCHAR; bad records go to `rejects`
+    (and its scan table `<rejects>_scans`) instead of failing the scan."""
+    columns = "{" + ", ".join(f"{literal(c)}: 'VARCHAR'" for c in header) + "}"
+    return (
+        f"read_csv({literal(str(csv_path))}, columns = {columns}, header = true, auto_detect = false, "
+        "delim = ',', quote = '\"', escape = '\"', all_varchar = true, store_rejects = true, "
+        f"rejects_table = {literal(rejects)}, rejects_scan = {literal(rejects + '_scans')})"
+    )
+
+
+def collect_malformed(con: duckdb.DuckDBPyConnection, rejects: str, good: int) -> list[MalformedRecord]:
+    """The records DuckDB's reader rejected (one per record, in file order); drops the rejects tables.
+    `good` is the number of records it did read (needed to tell the last record)."""
+    bad = con.execute(
+        f"SELECT line, any_value(csv_line), string_agg(DISTINCT error_message, '; '), "
+        f"string_agg(DISTINCT error_type, '; ') FROM {rejects} GROUP BY line ORDER BY line"
+    ).fetchall()
+    con.execute(f"DROP TABLE IF EXISTS {rejects}")
+    con.execute(f"DROP TABLE IF EXISTS {rejects}_scans")
+    total_records = good + len(bad) + 1
+    return [
+        MalformedRecord(int(r), (text or "").rstrip("\r\n"), msg or "", int(r) == total_records, kind or "")
+        for r, text, msg, kind in bad
+    ]
+
+
+def record_line_expr(malformed: list[MalformedRecord], k: str = "_k") -> str:
+    """SQL for the record number (header = 1) of the k-th (1-based) good record: k + 1 plus one for
+    each malformed record before it (equals the physical line when no field holds a line break)."""
+    thresholds = [m.record - i for i, m in enumerate(malformed, start=1)]
+    record = f"{k} + 1"
+    if thresholds:
+        record += f" + len(list_filter({thresholds}, lambda x: x <= {k}))"
+    return record
+
+
 def stage_csv(
     con: duckdb.DuckDBPyConnection, csv_path: Path, header: list[str], info: FileInfo, table: str
 ) -> Staged:
     """CREATE TEMP TABLE `table` (_k BIGINT, <header columns> VARCHAR) from `csv_path`; `_k` numbers
     the good records 1.. in file order, `Staged.line_expr` maps them to physical lines."""
-    rejects, scans = f"{table}_rejects", f"{table}_scans"
-    columns = "{" + ", ".join(f"{literal(c)}: 'VARCHAR'" for c in header) + "}"
+    rejects = f"{table}_rejects"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {table} AS
-        SELECT ordinality AS _k, * EXCLUDE (ordinality) FROM read_csv({literal(str(csv_path))},
-            columns = {columns}, header = true, auto_detect = false, delim = ',', quote = '"',
-            escape = '"', all_varchar = true, store_rejects = true,
-            rejects_table = {literal(rejects)}, rejects_scan = {literal(scans)}) WITH ORDINALITY"""
+        SELECT ordinality AS _k, * EXCLUDE (ordinality) FROM {read_csv_sql(csv_path, header, rejects)}
+        WITH ORDINALITY"""
     )
-    good = _count(con, table)
-    bad = con.execute(
-        f"SELECT line, any_value(csv_line), string_agg(DISTINCT error_message, '; ') "
-        f"FROM {rejects} GROUP BY line ORDER BY line"
-    ).fetchall()
-    con.execute(f"DROP TABLE IF EXISTS {rejects}")
-    con.execute(f"DROP TABLE IF EXISTS {scans}")
-    total_records = good + len(bad) + 1
-    malformed = [
-        MalformedRecord(int(r), (text or "").rstrip("\r\n"), msg or "", int(r) == total_records)
-        for r, text, msg in bad
-    ]
+    good = count_rows(con, table)
+    malformed = collect_malformed(con, rejects, good)
+    total_records = good + len(malformed) + 1
     line_expr = _line_expr(con, table, header, malformed, multiline=info.physical_lines > total_records)
-    return Staged(table, line_expr, good + len(bad), malformed)
+    return Staged(table, line_expr, good + len(malformed), malformed)
 
 
 def _line_expr(
@@ -80,11 +110,7 @@ def _line_expr(
     """SQL for the physical line of good record `_k`: its record number shifted past malformed records
     and, when quoted fields hold line breaks, past the extra physical lines of earlier good records
     (materialised as column `_line` in that case only)."""
-    # the k-th good record is record k+1 plus one for each malformed record before it
-    thresholds = [m.record - i for i, m in enumerate(malformed, start=1)]
-    record = "_k + 1"
-    if thresholds:
-        record += f" + len(list_filter({thresholds}, lambda x: x <= _k))"
+    record = record_line_expr(malformed)
     if not multiline:
         return record
     newlines = " + ".join(
@@ -98,6 +124,6 @@ def _line_expr(
     return "_line"
 
 
-def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+def count_rows(con: duckdb.DuckDBPyConnection, table: str) -> int:
     row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
     return int(row[0]) if row else 0

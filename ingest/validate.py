@@ -49,8 +49,16 @@ def ref_alias(c: Column) -> str:
     return f"_ref_{c.name}"
 
 
-def error_expr(c: Column) -> str:
-    """STRUCT(col, reason) of the first failing check of column `c`, NULL when it passes."""
+def reference_reason(c: Column) -> str:
+    """Reason SQL for a value of `c` not found among the keys of the entity it references."""
+    assert c.references is not None
+    cls = UNKNOWN_REFERENCE.get(c.references, "unknown_reference")
+    return f"'{cls}: ' || {_shown(c)} || {literal(' not found in ' + '.'.join(c.references))}"
+
+
+def error_expr(c: Column, *, references: bool = True) -> str:
+    """STRUCT(col, reason) of the first failing check of column `c`, NULL when it passes (the reference
+    check, which needs the `reference_joins`, left out when `references` is False)."""
     v = ident(c.name)
     branches: list[tuple[str, str]] = []
     if not c.nullable:
@@ -67,15 +75,8 @@ def error_expr(c: Column) -> str:
     if c.non_negative:
         cls = "negative_quantity" if c.name == "quantity" else "negative_value"
         branches.append((f"{typed_expr(c)} < 0", f"'{cls}: ' || {_shown(c)} || ' is negative'"))
-    if c.references:
-        cls = UNKNOWN_REFERENCE.get(c.references, "unknown_reference")
-        target = ".".join(c.references)
-        branches.append(
-            (
-                f"{v} IS NOT NULL AND {ref_alias(c)}._key IS NULL",
-                f"'{cls}: ' || {_shown(c)} || {literal(' not found in ' + target)}",
-            )
-        )
+    if c.references and references:
+        branches.append((f"{v} IS NOT NULL AND {ref_alias(c)}._key IS NULL", reference_reason(c)))
     if not branches:
         return "NULL"
     whens = " ".join(f"WHEN {cond} THEN {{'col': {literal(c.name)}, 'reason': {reason}}}" for cond, reason in branches)
@@ -102,6 +103,14 @@ def checked_sql(e: Entity, staged: str, line_expr: str) -> str:
     errors = ", ".join(error_expr(c) for c in e.columns)
     return f"""SELECT {line_expr} AS _line, {typed}, coalesce({errors}) AS _err
         FROM {staged} s {reference_joins(e, 's')}"""
+
+
+def scan_checked_sql(e: Entity, source: str) -> str:
+    """SELECT (typed contract columns, _err) over `source` (e.g. a read_csv call) with every check but
+    the reference checks (see `ingest.references`), in one pass."""
+    typed = ", ".join(f"{typed_expr(c)} AS {ident(c.name)}" for c in e.columns)
+    errors = ", ".join(error_expr(c, references=False) for c in e.columns)
+    return f"SELECT {typed}, coalesce({errors}) AS _err FROM {source}"
 
 
 def has_duplicates_sql(e: Entity, staged: str) -> str:
