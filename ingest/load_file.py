@@ -10,20 +10,22 @@ quoted line breaks or a repeated key is read again by the staged path (`ingest.s
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
 from ingest.contract import LINEAGE_COLUMNS, Entity
-from ingest.errors import FileRejected, IngestError
+from ingest.errors import IngestError
+from ingest.file_checks import open_checked, reader_checks_encoding, reject_invalid_utf8
 from ingest.fileinfo import FileInfo, inspect_file
 from ingest.manifest import Batch, record_file
-from ingest.prepare import fetch_lines, read_header, readable_csv
+from ingest.prepare import fetch_lines
 from ingest.references import drop_missing_keys
 from ingest.report import FileResult
 from ingest.scan import Checked, checked_scan, scan_csv
-from ingest.stage import INVALID_ENCODING, MalformedRecord, ident, stage_csv
+from ingest.stage import MalformedRecord, ident, stage_csv
 from ingest.timing import phase
 from ingest.validate import checked_sql, duplicates_sql, has_duplicates_sql
 
@@ -34,14 +36,18 @@ SCANNED, STAGED, DUPLICATES, QUARANTINED = "_ingest_scanned", "_ingest_staged", 
 
 def load_file(con: duckdb.DuckDBPyConnection, batch: Batch, e: Entity, path: Path, tmpdir: Path) -> FileResult:
     rel = batch.relative(path)
-    with phase("inspect (sha256, encoding, lines)"):
-        info = inspect_file(path, e.encodings, reader_checks_utf8=True)
-    csv_path, header = _open_checked(rel, e, path, info, tmpdir)
+    reader_checked = reader_checks_encoding(e, path)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # hashing runs beside DuckDB's scan; a file whose encoding Python must detect waits for it first
+        inspecting = pool.submit(inspect_file, path, e.encodings, reader_checks_utf8=reader_checked)
+        early = None if reader_checked else inspecting.result()
+        csv_path, header = open_checked(rel, e, path, early, tmpdir)
+        scan = scan_csv(con, e, csv_path, header, SCANNED)
+        with phase("inspect (sha256, lines) not hidden by the scan"):
+            info = inspecting.result()
+    reject_invalid_utf8(rel, path, e, scan.malformed)
     extra = tuple(h for h in header if h not in e.column_names)
-    with phase("scan (read_csv + casts + checks)"):
-        scan = scan_csv(con, e, csv_path, header, info, SCANNED)
-    _reject_invalid_utf8(rel, path, e, scan.malformed)
-    if scan.needs_staging:
+    if scan.maybe_duplicates or info.physical_lines > scan.records + 1:
         with phase("staged path (line breaks / duplicate keys)"):
             checked = _staged(con, e, csv_path, header, info)
     else:
@@ -71,44 +77,6 @@ def _staged(con: duckdb.DuckDBPyConnection, e: Entity, csv_path: Path, header: l
     if duplicates:
         con.execute(duplicates_sql(e, STAGED, staged.line_expr, DUPLICATES))
     return Checked(f"({checked_sql(e, STAGED, staged.line_expr)})", staged.records, staged.malformed, duplicates)
-
-
-def _reject_invalid_utf8(rel: str, path: Path, e: Entity, malformed: list[MalformedRecord]) -> None:
-    """FileRejected when DuckDB's reader found bytes that are not UTF-8 (it validates every value)."""
-    bad = next((m for m in malformed if INVALID_ENCODING in m.error_type), None)
-    if bad is not None:
-        raise FileRejected(
-            rel,
-            f"wrong_encoding: {path.name} does not decode as any allowed encoding ({', '.join(e.encodings)}): "
-            f"invalid UTF-8 in record {bad.record}",
-        )
-
-
-def _open_checked(rel: str, e: Entity, path: Path, info: FileInfo, tmpdir: Path) -> tuple[Path, list[str]]:
-    """The readable CSV and its header, or FileRejected for empty / wrongly encoded / incomplete files."""
-    if info.size == 0 or info.blank:
-        raise FileRejected(rel, f"empty_file: {path.name} is empty (expected at least a header row)")
-    if info.encoding is None:
-        raise FileRejected(
-            rel, f"wrong_encoding: {path.name} does not decode as any allowed encoding ({', '.join(e.encodings)})"
-        )
-    csv_path = readable_csv(path, info, tmpdir)
-    try:
-        header = read_header(csv_path)
-    except UnicodeDecodeError as exc:
-        raise FileRejected(rel, f"wrong_encoding: {path.name} header is not UTF-8 ({exc.reason})") from exc
-    if not header:
-        raise FileRejected(rel, f"empty_file: {path.name} has no header row")
-    missing = [c for c in e.column_names if c not in header]
-    if missing:
-        raise FileRejected(
-            rel,
-            f"missing_required_column: {path.name} lacks {', '.join(missing)} (header: {', '.join(header)})",
-        )
-    repeated = sorted({h for h in header if header.count(h) > 1})
-    if repeated:
-        raise FileRejected(rel, f"duplicate_column: {path.name} repeats column(s) {', '.join(repeated)}")
-    return csv_path, header
 
 
 def _insert_valid(con: duckdb.DuckDBPyConnection, batch: Batch, e: Entity, rel: str, checked: Checked) -> int:

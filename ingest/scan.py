@@ -15,9 +15,9 @@ from pathlib import Path
 import duckdb
 
 from ingest.contract import Entity
-from ingest.fileinfo import FileInfo
 from ingest.references import first_failure_sql
 from ingest.stage import MalformedRecord, collect_malformed, count_rows, ident, read_csv_sql, record_line_expr
+from ingest.timing import phase
 from ingest.validate import scan_checked_sql
 
 
@@ -37,23 +37,22 @@ class Scan:
     table: str
     records: int
     malformed: list[MalformedRecord]
-    #: quoted line breaks or a possibly repeated key: the staged path must load this file
-    needs_staging: bool
+    #: some key may repeat (then the staged path must load the file)
+    maybe_duplicates: bool
 
 
-def scan_csv(
-    con: duckdb.DuckDBPyConnection, e: Entity, csv_path: Path, header: list[str], info: FileInfo, table: str
-) -> Scan:
+def scan_csv(con: duckdb.DuckDBPyConnection, e: Entity, csv_path: Path, header: list[str], table: str) -> Scan:
     """Read `csv_path` once into temp table `table` (typed columns + `_err`), in file order."""
     rejects = f"{table}_rejects"
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {table} AS {scan_checked_sql(e, read_csv_sql(csv_path, header, rejects))}"
-    )
+    con.execute("SET preserve_insertion_order = true")  # the temp table's row order is the file's
+    with phase("scan: read_csv + casts + checks"):
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table} AS {scan_checked_sql(e, read_csv_sql(csv_path, header, rejects))}"
+        )
     good = count_rows(con, table)
     malformed = collect_malformed(con, rejects, good)
-    records = good + len(malformed)
-    multiline = info.physical_lines > records + 1
-    return Scan(table, records, malformed, multiline or _maybe_duplicates(con, e, table))
+    with phase("scan: duplicate-key check"):
+        return Scan(table, good + len(malformed), malformed, _maybe_duplicates(con, e, table))
 
 
 def checked_scan(con: duckdb.DuckDBPyConnection, e: Entity, scan: Scan) -> Checked:

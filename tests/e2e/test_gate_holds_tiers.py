@@ -19,7 +19,7 @@ import pytest
 from ingest.contract import DEFECT_OUTCOMES
 from ingest.errors import FileRejected
 from ingest.landing import complete_days
-from kam_warehouse.errors import GateBlocked, KamError
+from kam_warehouse.errors import GateBlocked
 from kam_warehouse.generator import GeneratorOptions, generate
 from kam_warehouse.pipeline import (
     RunContext,
@@ -32,6 +32,7 @@ from kam_warehouse.pipeline import (
     step_tiers,
 )
 from kam_warehouse.settings import Settings
+from kam_warehouse.tiers import TierRunResult
 from kam_warehouse.tiers.settings import TIER_ORDER
 
 # the suite runs with --import-mode=importlib: make this folder's helper module importable
@@ -148,8 +149,9 @@ def test_row_defect_blocks_at_the_gate(scenario: DefectScenario, night: Settings
     reasons = query(night, "SELECT DISTINCT split_part(reason, ':', 1) FROM raw.quarantine WHERE file_path = ?",
                     [rel])
     assert reasons == [(scenario.defect,)]
-    assert query(night, "SELECT success, details FROM ops.dq_results WHERE run_id = ? AND expectation = ?",
-                 [ctx.run_id, QUARANTINE_SHARE])[0][0] is False
+    ((success, details),) = query(night, "SELECT success, details FROM ops.dq_results "
+                                         "WHERE run_id = ? AND expectation = ?", [ctx.run_id, QUARANTINE_SHARE])
+    assert not success and rel in str(details)
     runs = run_rows(night, ctx.run_id)
     assert runs["quality_gate"][0] == "failed"
     for step in ("tiers", "publish"):
@@ -181,9 +183,9 @@ def test_file_defect_fails_the_load(scenario: DefectScenario, night: Settings, m
 
 def test_generated_defects_refuse_publish(tmp_path: Path) -> None:
     """Extracts from the generator with defects on (`_defects.json`): after a clean night on the
-    full-history folder, the defective delta days make the next night fail with a reason naming a file
-    and class the generator recorded; every quarantined row is one the generator injected; nothing is
-    published and no tier moves."""
+    full-history folder, the next night over the defective delta days fails at load naming a file and a
+    file-level class the generator recorded; every quarantined row is a defect the generator injected;
+    nothing after the load runs, nothing is published and no tier moves."""
     settings = night_settings(tmp_path)
     generate(GeneratorOptions(out=settings.landing_dir, days=3, defects=0.05, **BOOK))
     injected = json.loads((settings.landing_dir / "_defects.json").read_text(encoding="utf-8"))["defects"]
@@ -192,22 +194,21 @@ def test_generated_defects_refuse_publish(tmp_path: Path) -> None:
     before = snapshot(settings)
     ctx = RunContext.new(settings, triggered_by="e2e")
 
-    with pytest.raises(KamError) as raised:
+    with pytest.raises(FileRejected) as raised:
         run_nightly(ctx)
 
     classes_of: dict[str, set[str]] = {}
     for d in injected:
         classes_of.setdefault(str(d["file"]), set()).add(str(d["class"]))
-    assert isinstance(raised.value, FileRejected | GateBlocked)
-    if isinstance(raised.value, FileRejected):
-        assert raised.value.problem.split(":")[0] in classes_of.get(raised.value.file, set())
-    else:
-        assert all(any(f in line for f in classes_of) for line in raised.value.failed_checks)
+    rejected, defect = raised.value.file, raised.value.problem.split(":")[0]
+    assert defect in classes_of.get(rejected, set()), f"{rejected}: {defect} is not in _defects.json"
+    assert DEFECT_OUTCOMES[defect] == "reject_file"
     quarantined = query(settings, "SELECT file_path, split_part(reason, ':', 1) FROM raw.quarantine")
     assert quarantined, "the defective days quarantined nothing"
     for file_path, cls in quarantined:
         assert cls in classes_of.get(str(file_path), set()), f"{file_path}: {cls} was not injected"
-    assert "publish" not in run_rows(settings, ctx.run_id) or run_rows(settings, ctx.run_id)["publish"][0] == "held_back"
+    runs = run_rows(settings, ctx.run_id)
+    assert set(runs) == {"load"} and runs["load"][0] == "failed" and rejected in runs["load"][1]
     assert_nothing_moved(settings, ctx.run_id, before)
 
 
@@ -219,7 +220,8 @@ def test_rerun_of_the_same_night_changes_nothing(clean_night: CleanNight, night:
 
     assert outcomes["load"].record.rows_out == 0
     tiers = outcomes["tiers"].detail["tiers"]
-    assert tiers.changes == 0 and tiers.already_done_by  # type: ignore[attr-defined]
+    assert isinstance(tiers, TierRunResult)
+    assert tiers.changes == 0 and tiers.already_done_by
     assert query(night, "SELECT count(*) FROM ops.tier_changes WHERE run_id = ?", [ctx.run_id]) == [(0,)]
     after = snapshot(night)
     before = clean_night.before
