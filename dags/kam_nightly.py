@@ -2,36 +2,37 @@
 
 from __future__ import annotations
 
-from airflow.sdk import dag, task
+from airflow.sdk import TaskGroup, dag, task
 
-from kam_warehouse.orchestration import dbt_runlog, tasks
+from kam_warehouse.orchestration import tasks
 from kam_warehouse.orchestration.assets import SERVING_ASSET, SOURCE_ASSETS
 from kam_warehouse.orchestration.config import load
-from kam_warehouse.orchestration.dbt_group import dbt_task_group, manifest_available
+from kam_warehouse.orchestration.dbt_models import BUILD_TASK_ID, GROUP_ID, task_nodes
 from kam_warehouse.orchestration.deadline import nightly_deadline_alert
-from kam_warehouse.orchestration.defaults import WAREHOUSE_POOL, dag_kwargs, default_args
-from kam_warehouse.orchestration.notifications import failure_callbacks
-from kam_warehouse.settings import Settings
+from kam_warehouse.orchestration.defaults import WAREHOUSE_POOL, dag_kwargs
 
 DOC = """
 ### kam_nightly
 Builds, checks and publishes the warehouse once **both** sources were loaded (Assets `kam_raw_billing`
 and `kam_raw_crm`). The same steps as `kam run`, recorded in `ops.pipeline_runs` under this run's id.
 
-1. `dbt_build` — one task per dbt model (astronomer-cosmos, model + its tests); tier-dependent marts
-   are views over the tier state. Bracketed by `dbt_build_start` / `dbt_build_done`,
-   which write the `dbt_build` row.
-2. `quality_gate` — Great Expectations suites; a failed **block** check fails the run here, naming the
+1. `dbt_build` — one `dbt build` (models, seeds, data tests, unit tests), as in `kam run`.
+2. `dbt_models.<model>` — one task per dbt model and seed, in dbt's lineage: green when the model and its
+   tests passed, red with dbt's message when not. **Clear a failed model's task to re-run that model
+   alone** (`dbt build --select <model>`), then clear `quality_gate` and what follows.
+3. `quality_gate` — Great Expectations suites; a failed **block** check fails the run here, naming the
    checks; tiers and publish are held back (rows `held_back`) and the serving warehouse is unchanged.
-3. `reclassify_tiers` — nightly tier reclassification (hysteresis, overrides, history).
-4. `publish` — atomically replaces `serving.duckdb`; emits the Asset `kam_serving`.
+4. `reclassify_tiers` — nightly tier reclassification (hysteresis, overrides, history).
+5. `publish` — atomically replaces `serving.duckdb`; emits the Asset `kam_serving`.
 
-Every task that writes the warehouse runs in the one-slot pool `kam_warehouse`. A DeadlineAlert fires
-when a run is not finished `nightly.max_runtime_minutes` after it was queued; `kam_nightly_deadline`
-checks the publish against `nightly.deadline_utc`.
+Every task that writes (or may write) the warehouse runs in the one-slot pool `kam_warehouse`, and the
+DAG has `max_active_runs=1`. A DeadlineAlert fires when a run is not finished
+`nightly.max_runtime_minutes` after it was queued; `kam_nightly_deadline` checks the publish against
+`nightly.deadline_utc`. Failures of person-fixable kind (gate block, failed model) are not retried.
 """
 
 cfg = load()
+dbt_nodes = task_nodes()
 
 
 @dag(
@@ -42,29 +43,13 @@ cfg = load()
     **dag_kwargs(tags=("nightly", "dbt"), writes_warehouse=True),
 )
 def kam_nightly() -> None:
-    if manifest_available():
-        @task(task_id="dbt_build_start", pool=WAREHOUSE_POOL)
-        def dbt_build_start(**context) -> None:
-            dbt_runlog.build_started(context)
+    @task(task_id=BUILD_TASK_ID, pool=WAREHOUSE_POOL)
+    def dbt_build(**context) -> dict[str, dict[str, str]]:
+        return tasks.dbt_build(context)
 
-        group = dbt_task_group(
-            "dbt_build", settings=Settings.from_env(),
-            default_args=default_args(on_failure_callback=[*failure_callbacks(), dbt_runlog.model_failed]),
-        )
-        model_tasks = len(group.children)
-
-        @task(task_id="dbt_build_done", pool=WAREHOUSE_POOL)
-        def dbt_build_done(**context) -> str:
-            return dbt_runlog.build_finished(context, nodes=model_tasks)
-
-        dbt_done = dbt_build_done()
-        dbt_build_start() >> group >> dbt_done
-    else:  # no manifest (run `make manifest`): the whole dbt build as one task
-        @task(task_id="dbt_build", pool=WAREHOUSE_POOL)
-        def dbt_build(**context) -> str | None:
-            return tasks.dbt_build_all(context)
-
-        dbt_done = dbt_build()
+    @task(pool=WAREHOUSE_POOL)
+    def dbt_model(name: str, **context) -> str:
+        return tasks.dbt_model(name, context)
 
     @task(task_id="quality_gate", pool=WAREHOUSE_POOL)
     def quality_gate(**context) -> str | None:
@@ -78,7 +63,13 @@ def kam_nightly() -> None:
     def publish(**context) -> str | None:
         return tasks.publish(context)
 
-    dbt_done >> quality_gate() >> reclassify_tiers() >> publish()
+    build = dbt_build()
+    with TaskGroup(GROUP_ID, tooltip="one task per dbt model / seed; clear one to re-run it alone") as models:
+        by_id = {n.unique_id: dbt_model.override(task_id=n.name)(n.name) for n in dbt_nodes}
+        for node in dbt_nodes:
+            for upstream in node.upstream:
+                by_id[upstream] >> by_id[node.unique_id]
+    build >> models >> quality_gate() >> reclassify_tiers() >> publish()
 
 
 kam_nightly()

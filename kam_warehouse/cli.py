@@ -137,7 +137,7 @@ def dbt_passthrough(ctx: typer.Context, warehouse: WarehouseOpt = None) -> None:
 @app.command("manifest")
 @fails_cleanly
 def manifest() -> None:
-    """Write dbt_project/target/manifest.json (`dbt parse`) for the Airflow DAGs (cosmos loads it at parse time)."""
+    """Write dbt_project/target/manifest.json (`dbt parse`): the nightly DAG reads it at parse time."""
     from kam_warehouse import dbt
 
     typer.echo(f"dbt manifest written: {dbt.write_manifest(Settings.from_env())}")

@@ -188,8 +188,16 @@ def invoke(settings: Settings, args: list[str], *, target_dir: Path | None = Non
     )
     log.info("%s finished in %.1fs: %s", step, result.elapsed_seconds, result.counts)
     if not result.success:
-        raise StepFailed(step, _failure_reason(result, outcome.exception, state / "logs" / "dbt.log"))
+        raise DbtFailed(step, _failure_reason(result, outcome.exception, state / "logs" / "dbt.log"), result)
     return result
+
+
+class DbtFailed(StepFailed):
+    """dbt reported failure; `result` holds every node's outcome (which models and tests failed)."""
+
+    def __init__(self, step: str, reason: str, result: DbtResult) -> None:
+        super().__init__(step, reason)
+        self.result = result
 
 
 def _failure_reason(result: DbtResult, exception: BaseException | None, log_file: Path) -> str:
@@ -226,7 +234,7 @@ def build(
     return invoke(settings, args)
 
 
-#: the manifest cosmos loads at DAG parse time (built by `make manifest`, never at parse time)
+#: the manifest the nightly DAG reads at parse time (built by `make manifest`, never at parse time)
 MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
 
 

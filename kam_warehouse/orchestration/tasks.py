@@ -53,9 +53,44 @@ def publish(context: Any) -> str | None:
         return step_publish(run_context(context)).record.message
 
 
-def dbt_build_all(context: Any) -> str | None:
-    """The whole dbt build in one task (fallback when no manifest was built for cosmos)."""
+def dbt_build(context: Any) -> dict[str, dict[str, str]]:
+    """The one `dbt build` (the step `kam run` runs). Returns every model's outcome for its model task.
+
+    A failed model does not fail this task: its own task in the `dbt_models` group turns red with dbt's
+    message, so the graph shows which model broke. A dbt crash (no node results) fails here.
+    """
+    from kam_warehouse.dbt import DbtFailed
+    from kam_warehouse.orchestration.dbt_models import model_outcomes
     from kam_warehouse.pipeline import step_dbt_build
 
     with fail_fast():
-        return step_dbt_build(run_context(context)).record.message
+        try:
+            result = step_dbt_build(run_context(context)).detail["result"]
+        except DbtFailed as exc:
+            if not exc.result.nodes:
+                raise
+            log.error("%s", exc)
+            result = exc.result
+        return model_outcomes(result)
+
+
+def dbt_model(name: str, context: Any) -> str:
+    """One model's task: report its outcome from the `dbt_build` task; when cleared by a person (a later
+    try), build the model and its tests alone."""
+    from kam_warehouse.orchestration.dbt_models import BUILD_TASK_ID, report_model
+
+    ti = context["ti"]
+    with fail_fast():
+        if ti.try_number > 1:
+            return _rebuild_model(name, context)
+        return report_model(name, ti.xcom_pull(task_ids=BUILD_TASK_ID))
+
+
+def _rebuild_model(name: str, context: Any) -> str:
+    from kam_warehouse import dbt
+    from kam_warehouse.locking import warehouse_lock
+
+    settings = run_context(context).settings
+    with warehouse_lock(settings.lock_file):
+        result = dbt.build(settings, select=name)
+    return f"dbt model {name} rebuilt alone: {result.summary()}"
