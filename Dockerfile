@@ -31,7 +31,7 @@ RUN uv sync --frozen --no-dev --no-install-project
 COPY --chown=${AIRFLOW_UID}:0 . .
 RUN uv sync --frozen --no-dev
 USER ${AIRFLOW_UID}
-# the manifest cosmos loads at DAG parse time (same command as `make manifest`)
+# the manifest the nightly DAG reads at parse time (same command as `make manifest`)
 RUN cd dbt_project && KAM_BUILD_DB=/tmp/parse.duckdb dbt parse --profiles-dir . --project-dir . --no-partial-parse
 EXPOSE 8080
 

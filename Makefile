@@ -38,13 +38,11 @@ setup: $(VENV)/.synced  ## build .venv from uv.lock (idempotent; fast when up to
 $(MANIFEST): $(VENV)/.synced $(DBT_SOURCES)
 	$(BIN)/kam manifest
 
-manifest: $(MANIFEST)  ## dbt manifest for cosmos (built here, never at DAG parse time)
+manifest: $(MANIFEST)  ## dbt manifest the nightly DAG reads (built here, never at DAG parse time)
 
 demo: setup manifest  ## generate sample extracts and run the nightly pipeline through real Airflow
 	$(BIN)/kam demo-data --out $(LANDING) $(DEMO_ARGS) --reuse
 	scripts/airflow-local.sh demo $(LANDING) $(WAREHOUSE)
-	@echo
-	@$(BIN)/kam summary --warehouse $(WAREHOUSE)
 
 sysdeps:  ## system packages the tests need (headless Chromium, CJK fonts)
 	@scripts/ensure-sysdeps.sh

@@ -8,7 +8,6 @@ from kam_warehouse.orchestration import tasks
 from kam_warehouse.orchestration.assets import SERVING_ASSET, SOURCE_ASSETS
 from kam_warehouse.orchestration.config import load
 from kam_warehouse.orchestration.dbt_models import BUILD_TASK_ID, GROUP_ID, task_nodes
-from kam_warehouse.orchestration.deadline import nightly_deadline_alert
 from kam_warehouse.orchestration.defaults import WAREHOUSE_POOL, dag_kwargs
 
 DOC = """
@@ -26,8 +25,8 @@ and `kam_raw_crm`). The same steps as `kam run`, recorded in `ops.pipeline_runs`
 5. `publish` — atomically replaces `serving.duckdb`; emits the Asset `kam_serving`.
 
 Every task that writes (or may write) the warehouse runs in the one-slot pool `kam_warehouse`, and the
-DAG has `max_active_runs=1`. A DeadlineAlert fires when a run is not finished
-`nightly.max_runtime_minutes` after it was queued; `kam_nightly_deadline` checks the publish against
+DAG has `max_active_runs=1`. A run still unfinished after `nightly.max_runtime_minutes` times out and
+alerts (failure notifiers); `kam_nightly_deadline` alerts when the publish has not happened by
 `nightly.deadline_utc`. Failures of person-fixable kind (gate block, failed model) are not retried.
 """
 
@@ -39,7 +38,7 @@ dbt_nodes = task_nodes()
     dag_id="kam_nightly",
     schedule=SOURCE_ASSETS["billing"] & SOURCE_ASSETS["crm"],
     doc_md=DOC,
-    deadline=nightly_deadline_alert(cfg.max_runtime),
+    dagrun_timeout=cfg.max_runtime,
     **dag_kwargs(tags=("nightly", "dbt"), writes_warehouse=True),
 )
 def kam_nightly() -> None:

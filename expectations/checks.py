@@ -170,14 +170,34 @@ REVENUE_RECONCILES = Check(
     key="marts.revenue_reconciles", suite="marts", table=FCT, kind="rows",
     query="""
 WITH f AS (SELECT coalesce(sum(revenue), 0) AS total, max(revenue_month) AS last_month FROM batch_rows),
-     r AS (SELECT coalesce(sum($amount_column), 0) AS total FROM $reference
-           WHERE $month_column <= (SELECT last_month FROM f))
+     spine_start AS (SELECT account_id, min($month_column) AS first_month FROM $reference
+                     WHERE $amount_column > 0 GROUP BY account_id),
+     r AS (SELECT coalesce(sum(x.$amount_column), 0) AS total
+           FROM $reference AS x JOIN spine_start AS s USING (account_id)
+           WHERE x.$month_column >= s.first_month AND x.$month_column <= (SELECT last_month FROM f))
 SELECT f.total AS mart_total, r.total AS reference_total,
        'fct_account_revenue_monthly total ' || printf('%.2f', f.total) || ' differs from '
          || '$reference.$amount_column ' || printf('%.2f', r.total) || ' by '
          || printf('%.2f', f.total - r.total) || ' (tolerance $tolerance)' AS detail
 FROM f, r
 WHERE abs(f.total - r.total) > $tolerance
+""",
+)
+
+#: revenue the fact table cannot hold by definition (its spine starts at the first month with revenue > 0):
+#: e.g. a credit note booked before an account's first positive month. Reported, so nothing is lost silently.
+REVENUE_OUTSIDE_SPINE = Check(
+    key="marts.revenue_outside_spine", suite="marts", table=FCT, kind="rows",
+    query="""
+WITH spine_start AS (SELECT account_id, min($month_column) AS first_month FROM $reference
+                     WHERE $amount_column > 0 GROUP BY account_id)
+SELECT x.account_id, x.$month_column AS revenue_month, x.$amount_column AS revenue,
+       'account ' || x.account_id || ' has ' || printf('%.2f', x.$amount_column) || ' recognised in '
+         || strftime(x.$month_column, '%Y-%m') || ', before its first month with revenue > 0 '
+         || coalesce(strftime(s.first_month, '%Y-%m'), '(none)')
+         || ': not in fct_account_revenue_monthly by definition' AS detail
+FROM $reference AS x LEFT JOIN spine_start AS s USING (account_id)
+WHERE (s.first_month IS NULL OR x.$month_column < s.first_month) AND abs(x.$amount_column) >= 0.005
 """,
 )
 
@@ -246,6 +266,6 @@ WHERE months <> n OR last_m <> as_of.m OR months <> date_diff('month', first_m, 
 
 ALL_CHECKS: tuple[Check, ...] = (
     FRESHNESS, REJECTED_FILES, VOLUME, QUARANTINE_SHARE, *KEYS_UNIQUE,
-    REVENUE_RECONCILES, *SHARE_BOUNDS, HHI_BOUNDS, TIER_SCORE_BOUNDS, TIER_SCORE_COVERAGE,
+    REVENUE_RECONCILES, REVENUE_OUTSIDE_SPINE, *SHARE_BOUNDS, HHI_BOUNDS, TIER_SCORE_BOUNDS, TIER_SCORE_COVERAGE,
     ONE_TIER_PER_ACCOUNT, ONE_CURRENT_TIER, MONTH_SPINE,
 )

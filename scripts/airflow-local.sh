@@ -20,8 +20,6 @@ export AIRFLOW__CORE__LOAD_EXAMPLES=False
 export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN:-sqlite:///$AIRFLOW_HOME/airflow.db}"
 export AIRFLOW__CORE__EXECUTOR="${AIRFLOW__CORE__EXECUTOR:-LocalExecutor}"
 export AIRFLOW__API__SHOW_VERSION_CHECK=False
-export AIRFLOW__COSMOS__CACHE_DIR="$STATE/cosmos"
-export AIRFLOW__COSMOS__ENABLE_TELEMETRY=False
 export DBT_SEND_ANONYMOUS_USAGE_STATS=False
 export DO_NOT_TRACK=1
 export SCARF_ANALYTICS=false
@@ -33,7 +31,7 @@ POOL_DESCRIPTION="KAM build warehouse (DuckDB): one writer at a time"
 airflow() { "$VENV_BIN/airflow" "$@"; }
 
 setup() {
-    mkdir -p "$AIRFLOW_HOME" "$AIRFLOW__COSMOS__CACHE_DIR"
+    mkdir -p "$AIRFLOW_HOME"
     airflow db migrate >/dev/null
     airflow pools set "$POOL" 1 "$POOL_DESCRIPTION" >/dev/null
 }

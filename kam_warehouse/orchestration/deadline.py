@@ -1,8 +1,9 @@
 """The nightly publish deadline (`nightly.deadline_utc` in config/pipeline.yml).
 
 Two alerts guard it:
-- `kam_nightly` carries an Airflow DeadlineAlert: a run still not finished `nightly.max_runtime_minutes`
-  after it was queued raises a deadline alert (notifier in the triggerer).
+- `kam_nightly` has `dagrun_timeout = nightly.max_runtime_minutes`: a run still unfinished then fails and
+  its failure notifiers alert. (Airflow 3.3's DeadlineAlert crashes `airflow dags test` / `dag.test()`
+  when the run succeeds: DagRun.update_state looks the alert up by its definition instead of its id.)
 - `kam_nightly_deadline` runs daily at `deadline_utc` and fails (-> failure notifiers) when the serving
   warehouse has not been published since midnight UTC, which also catches a nightly that never started
   (e.g. a source never delivered).
@@ -45,26 +46,3 @@ def check_published(serving_db: Path, *, now: datetime, deadline: time) -> datet
             "(did both sources deliver _SUCCESS?) and ops.pipeline_runs."
         )
     return published
-
-
-def nightly_deadline_alert(max_runtime: timedelta) -> Any:
-    """The DeadlineAlert for kam_nightly: alert when a run is unfinished `max_runtime` after queueing."""
-    from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference
-
-    from kam_warehouse.orchestration.notifications import KamAlertNotifier
-
-    return DeadlineAlert(reference=DeadlineReference.DAGRUN_QUEUED_AT, interval=max_runtime,
-                         callback=AsyncCallback(KamAlertNotifier, kwargs={"kind": "deadline"}),
-                         name="kam_nightly_runtime")
-
-
-def check_task(context: Any) -> str:
-    """Task body of kam_nightly_deadline."""
-    from kam_warehouse.orchestration.config import load
-    from kam_warehouse.orchestration.runtime import fail_fast
-    from kam_warehouse.settings import Settings
-
-    with fail_fast():
-        published = check_published(Settings.from_env().serving_db, now=datetime.now(UTC),
-                                    deadline=load().deadline_utc)
-    return f"published at {published.isoformat(timespec='seconds')}"

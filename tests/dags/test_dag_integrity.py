@@ -56,13 +56,20 @@ def test_warehouse_writers_are_serialised(dagbag, dag_id: str, writer_tasks: set
 
 
 def test_nightly_is_scheduled_on_both_sources_and_has_a_deadline(dagbag) -> None:
-    """kam_nightly waits for both source Assets, runs dbt before the gate, and carries a DeadlineAlert."""
+    """kam_nightly waits for both source Assets, has a run timeout, runs every dbt model task before the
+    gate, and shows one task per dbt model wired in dbt's lineage."""
     dag = dagbag.dags["kam_nightly"]
     names = {asset.name for asset in dag.timetable.asset_condition.objects}
     assert names == {"kam_raw_billing", "kam_raw_crm"}
-    assert dag.deadline
+    assert dag.dagrun_timeout is not None
+    model_tasks = {t.task_id for t in dag.tasks if t.task_id.startswith("dbt_models.")}
+    assert {"dbt_models.fct_account_revenue_monthly", "dbt_models.mart_revenue_concentration_monthly",
+            "dbt_models.int_account_tier_scores"} <= model_tasks
+    assert "dbt_models.int_account_revenue_monthly" in dag.get_task(
+        "dbt_models.fct_account_revenue_monthly").upstream_task_ids
+    assert dag.get_task("dbt_models.stg_crm__accounts").upstream_task_ids == {"dbt_build"}
     gate = dag.get_task("quality_gate")
-    assert {"dbt_build", "dbt_build_done"} & gate.upstream_task_ids
+    assert gate.upstream_task_ids and gate.upstream_task_ids <= model_tasks
     assert dag.get_task("publish").upstream_task_ids == {"reclassify_tiers"}
 
 

@@ -127,3 +127,18 @@ def test_rerun_of_a_run_id_replaces_its_rows(good_db: Path, config_dir: Path, tm
     with duckdb.connect(str(good_db), read_only=True) as con:
         n = con.execute("SELECT count(*) FROM ops.dq_results WHERE run_id = 'same'").fetchone()
     assert n == (len(first.results),)
+
+
+def test_revenue_before_the_spine_warns_without_breaking_reconciliation(
+    mutate: Callable[[str], Path], config_dir: Path, tmp_path: Path
+) -> None:
+    """A credit note booked before an account's first positive month is not on the fact table's spine by
+    definition (kam-domain: the spine starts at the first month with revenue > 0). Found on the 300-account
+    demo book: the reconciliation must compare like with like (not block), and the excluded amount must be
+    reported by name, account and month (warn) rather than disappear."""
+    db = mutate("INSERT INTO intermediate.int_account_revenue_monthly VALUES ('B1', DATE '2024-12-01', -25.5)")
+    result = run_gate(db, run_id="pre", config_dir=config_dir, data_docs_dir=tmp_path / "docs")
+    assert result.outcome == "warned", result.summary()
+    assert {r.name for r in result.results if not r.success} == {"marts.revenue_outside_spine"}
+    assert any("account B1 has -25.50 recognised in 2024-12, before its first month with revenue > 0 2025-01"
+               in line for line in result.failed_warning), result.failed_warning
