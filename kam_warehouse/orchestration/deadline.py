@@ -11,9 +11,8 @@ Two alerts guard it:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time
 from pathlib import Path
-from typing import Any
 
 from kam_warehouse.errors import KamError
 
