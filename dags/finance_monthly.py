@@ -14,7 +14,10 @@ After month-end close (day `close.day_of_month` of config/pipeline.yml, 07:00 UT
 
 1. `close_month` — freezes the previous month's concentration figures into `finance.*` (skipped when
    no month is due); in the `kam_warehouse` pool.
-2. `concentration_report` — writes the finance report (xlsx, pdf) under `<warehouse>/reports/`.
+2. `publish_closed_figures` — rebuilds the finance marts (`mart_finance_concentration_closed`,
+   `..._restatements`), re-runs the quality gate and publishes, so readers see the frozen figures.
+3. `concentration_report` — writes the finance report (xlsx, html, csv) under `<warehouse>/reports/`
+   from the serving warehouse.
 """
 
 
@@ -29,11 +32,18 @@ def finance_monthly() -> None:
     def close_month(**context) -> str:
         return monthly.close_due_month(context)
 
+    @task(task_id="publish_closed_figures", pool=WAREHOUSE_POOL)
+    def publish_closed_figures(**context) -> str | None:
+        return monthly.publish_closed_figures(context)
+
     @task(task_id="concentration_report")
     def concentration_report(month: str, **context) -> dict[str, str]:
         return monthly.concentration_report(month, context)
 
-    concentration_report(close_month())
+    month = close_month()
+    published = publish_closed_figures()
+    month >> published
+    published >> concentration_report(month)
 
 
 finance_monthly()

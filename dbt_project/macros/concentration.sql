@@ -31,17 +31,18 @@ concentration_summary as (
         max(active_count) as active_count,
         max(total_value) as total_revenue,
         cast(ceil(0.2 * max(active_count)) as integer) as top_20pct_count,
-        sum(case when rank_desc <= ceil(0.2 * active_count) then value else 0 end) / max(total_value)
+        -- shares are rounded to 1e-12: float sums in another order would otherwise give 1.0000000000000002
+        round(sum(case when rank_desc <= ceil(0.2 * active_count) then value else 0 end) / max(total_value), 12)
             as top_20pct_share,
-        sum(case when rank_desc <= 10 then value else 0 end) / max(total_value) as top_10_share,
+        round(sum(case when rank_desc <= 10 then value else 0 end) / max(total_value), 12) as top_10_share,
         -- smallest k whose top-k revenue reaches 80% (a relative 1e-12 guards float noise)
         min(case when cumulative_desc >= 0.8 * total_value * (1 - 1e-12) then rank_desc end) as count_for_80pct,
         sum((100.0 * value / total_value) * (100.0 * value / total_value)) as hhi,
         case
             when max(active_count) = 1 then 0.0
-            else sum((2 * rank_asc - active_count - 1) * value) / (max(active_count) * max(total_value))
+            else round(sum((2 * rank_asc - active_count - 1) * value) / (max(active_count) * max(total_value)), 12)
         end as gini,
-        max(value) / max(total_value) as max_share,
+        round(max(value) / max(total_value), 12) as max_share,
         max(value) / max(total_value) > 0.1 as has_account_over_10pct
     from concentration_ranked
     group by {{ p }}

@@ -7,7 +7,9 @@ from typing import Any
 
 from kam_warehouse.orchestration.runtime import fail_fast, run_context
 
-REPORT_FORMATS: tuple[str, ...] = ("xlsx", "pdf")
+REPORT_FORMATS: frozenset[str] = frozenset({"xlsx", "html", "csv"})
+#: the dbt models that show the frozen figures and restatements
+FINANCE_MODELS = "path:models/marts/finance"
 
 
 def close_due_month(context: Any) -> str:
@@ -25,6 +27,21 @@ def close_due_month(context: Any) -> str:
             raise AirflowSkipException(f"no month is due for close on {today}")
         close_month(ctx.settings, month, run_id=ctx.run_id)
     return month.isoformat()
+
+
+def publish_closed_figures(context: Any) -> str | None:
+    """Rebuild the finance marts, re-check the warehouse and publish, so readers see the frozen figures.
+
+    The gate runs again first: if the latest nightly was held back, the build warehouse holds unchecked
+    data, and nothing may reach readers without passing the gate.
+    """
+    from kam_warehouse.pipeline import step_dbt_build, step_publish, step_quality_gate
+
+    ctx = run_context(context)
+    with fail_fast():
+        step_dbt_build(ctx, select=FINANCE_MODELS)
+        step_quality_gate(ctx)
+        return step_publish(ctx).record.message
 
 
 def concentration_report(month: str, context: Any) -> dict[str, str]:

@@ -52,6 +52,13 @@ class KamAlertNotifier(BaseNotifier):
         super().__init__(**kwargs)
         self.kind = kind
 
+    template_fields = ()
+
+    def render_template_fields(self, context: Any, jinja_env: Any = None) -> None:
+        """Nothing to render. Skipping it matters: Airflow 3.3 hands DAG-level failure callbacks a
+        SerializedDAG, which has no template environment, and the alert would be lost."""
+        return None
+
     def message(self, context: Any) -> str:
         if self.kind == "deadline":
             dag_run = context.get("dag_run")

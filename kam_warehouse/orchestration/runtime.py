@@ -26,8 +26,13 @@ def run_context(context: Any):  # -> kam_warehouse.pipeline.RunContext
 
 
 def landing_day(context: Any) -> date:
-    """The extract day a run stands for: the start of its data interval (else its logical date)."""
-    start = context.get("data_interval_start") or context.get("logical_date")
+    """The extract day a run stands for: its logical date (else the start of its data interval).
+
+    A scheduled daily run's logical date is the start of its interval (the day whose extract it loads).
+    A manual run (`airflow dags test ingest_crm 2025-01-31`, a trigger with --logical-date) names the day
+    itself, while Airflow infers the interval *ending* then — so the logical date comes first.
+    """
+    start = context.get("logical_date") or context.get("data_interval_start")
     if start is None:
         raise KamError("this run has neither a data interval nor a logical date; trigger it with a logical date "
                        "(e.g. `airflow dags trigger <dag> --logical-date 2025-01-31`)")

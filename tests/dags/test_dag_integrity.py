@@ -13,8 +13,9 @@ EXPECTED = {"ingest_billing", "ingest_crm", "kam_nightly", "kam_nightly_deadline
 WRITERS = {
     "ingest_billing": {"load_landing"},
     "ingest_crm": {"load_landing"},
-    "kam_nightly": {"quality_gate", "reclassify_tiers", "publish"},
-    "finance_monthly": {"close_month"},
+    "kam_nightly": {"dbt_build", "dbt_models.fct_account_revenue_monthly", "quality_gate", "reclassify_tiers",
+                    "publish"},
+    "finance_monthly": {"close_month", "publish_closed_figures"},
     "warehouse_maintenance": {"prune_builds", "checkpoint_build_warehouse"},
 }
 

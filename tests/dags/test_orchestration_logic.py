@@ -68,3 +68,20 @@ def test_fail_fast_converts_person_errors_and_keeps_transient_ones() -> None:
         raise AttributeError("bug")
     with pytest.raises(WarehouseLocked), fail_fast():
         raise WarehouseLocked("busy")
+
+
+def test_landing_day_is_the_logical_date_for_scheduled_and_manual_runs() -> None:
+    """`airflow dags test ingest_crm 2025-01-31` must load 2025-01-31's folder: Airflow infers a manual run's
+    interval as the day *ending* at its logical date, so the logical date (not the interval start) decides;
+    a scheduled run's logical date is its interval start, the same day."""
+    from datetime import UTC, datetime
+
+    from kam_warehouse.orchestration.runtime import landing_day
+
+    manual = {"logical_date": datetime(2025, 1, 31, tzinfo=UTC),
+              "data_interval_start": datetime(2025, 1, 30, tzinfo=UTC)}
+    scheduled = {"logical_date": datetime(2025, 1, 30, tzinfo=UTC),
+                 "data_interval_start": datetime(2025, 1, 30, tzinfo=UTC)}
+    assert landing_day(manual).isoformat() == "2025-01-31"
+    assert landing_day(scheduled).isoformat() == "2025-01-30"
+    assert landing_day({"logical_date": None, "data_interval_start": datetime(2025, 1, 2, tzinfo=UTC)}).day == 2
