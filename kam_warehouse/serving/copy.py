@@ -69,6 +69,7 @@ def write_build_file(build_db: Path, target: Path, *, run_id: str, as_of: date |
             "?::DATE AS as_of_date, ?::INTEGER AS tables, ?::VARCHAR AS source_file",
             [run_id, datetime.now(UTC).replace(tzinfo=None), as_of, len(counts), str(build_db)],
         )
+        _close_own_publish_row(con, run_id)
         con.execute(f"CHECKPOINT {_DST}")
         con.execute(f"DETACH {_DST}")
         con.execute(f"DETACH {_q(src)}")
@@ -76,6 +77,23 @@ def write_build_file(build_db: Path, target: Path, *, run_id: str, as_of: date |
     if wal.exists():
         raise PublishError(f"publish of run {run_id}: {wal} remained after CHECKPOINT; the build file is not final")
     return counts
+
+
+def _close_own_publish_row(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    """The copied ops.pipeline_runs shows this very publish as `running` (it is in progress while copying).
+    Readers only ever see this file once published, so record it there as the success it then is."""
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'ops' "
+        "AND table_name = 'pipeline_runs'", [_DST]
+    ).fetchone()
+    if exists and exists[0]:
+        now = datetime.now(UTC).replace(tzinfo=None)
+        con.execute(
+            f"UPDATE {_DST}.ops.pipeline_runs SET status = 'success', ended_at = ?, "
+            "duration_s = epoch(? - started_at), message = 'published (this build)' "
+            "WHERE run_id = ? AND step = 'publish' AND status = 'running'",
+            [now, now, run_id],
+        )
 
 
 def audit_build_file(target: Path, expected: dict[str, int], *, run_id: str) -> None:

@@ -90,3 +90,14 @@ def test_failure_exits_nonzero_with_reason(tmp_path: Path) -> None:
     assert res.returncode == 1
     assert "Traceback" not in res.stderr
     assert "invoices.csv" in res.stderr
+
+
+def test_published_run_log_shows_every_step_done(warehouse: tuple[Path, Path]) -> None:
+    """Engineers charting ops.pipeline_runs in BI see the published run's five steps as `success` —
+    including the publish itself, which was still in progress while its own file was written."""
+    _, wh = warehouse
+    with duckdb.connect(str(wh / "serving.duckdb"), read_only=True) as con:
+        (run_id,) = con.execute("SELECT run_id FROM marts._publish_info").fetchone()
+        steps = dict(con.execute(
+            "SELECT step, status FROM ops.pipeline_runs WHERE run_id = ?", [run_id]).fetchall())
+    assert steps == {s: "success" for s in ("load", "dbt_build", "quality_gate", "tiers", "publish")}
