@@ -12,10 +12,7 @@ final as (
         cast(amount as double) as amount,
         reason,
         updated_at,
-    _extract_day,
-    _line_number,
-    _source_file,
-    _loaded_at
+        {{ lineage_columns() }}
     from source
 )
 

@@ -7,10 +7,7 @@ final as (
         rate_date,
         upper(trim(currency)) as currency,
         cast(rate_to_reporting as double) as rate_to_reporting,
-    _extract_day,
-    _line_number,
-    _source_file,
-    _loaded_at
+        {{ lineage_columns() }}
     from source
 )
 

@@ -14,10 +14,7 @@ final as (
         service_start,
         service_end,
         updated_at,
-    _extract_day,
-    _line_number,
-    _source_file,
-    _loaded_at
+        {{ lineage_columns() }}
     from source
 )
 

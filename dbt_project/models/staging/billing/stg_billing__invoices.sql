@@ -12,10 +12,7 @@ final as (
         lower(status) as status,
         lower(status) = 'void' as is_void,
         updated_at,
-    _extract_day,
-    _line_number,
-    _source_file,
-    _loaded_at
+        {{ lineage_columns() }}
     from source
 )
 

@@ -11,10 +11,7 @@ final as (
         upper(trim(currency)) as currency,
         cast(amount as double) as amount,
         updated_at,
-    _extract_day,
-    _line_number,
-    _source_file,
-    _loaded_at
+        {{ lineage_columns() }}
     from source
 )
 

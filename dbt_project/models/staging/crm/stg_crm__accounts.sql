@@ -17,10 +17,7 @@ final as (
         is_reference_customer,
         created_at,
         updated_at,
-    _extract_day,
-    _line_number,
-    _source_file,
-    _loaded_at
+        {{ lineage_columns() }}
     from source
 )
 

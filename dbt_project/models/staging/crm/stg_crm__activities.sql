@@ -9,10 +9,7 @@ final as (
         lower(activity_type) as activity_type,
         activity_date,
         updated_at,
-    _extract_day,
-    _line_number,
-    _source_file,
-    _loaded_at
+        {{ lineage_columns() }}
     from source
 )
 

@@ -13,10 +13,7 @@ final as (
         role,
         is_primary,
         updated_at,
-    _extract_day,
-    _line_number,
-    _source_file,
-    _loaded_at
+        {{ lineage_columns() }}
     from source
 )
 

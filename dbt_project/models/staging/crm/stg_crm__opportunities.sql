@@ -13,10 +13,7 @@ final as (
         cast(probability as double) as probability,
         expected_close_date,
         updated_at,
-    _extract_day,
-    _line_number,
-    _source_file,
-    _loaded_at
+        {{ lineage_columns() }}
     from source
 )
 
