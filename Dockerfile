@@ -31,8 +31,8 @@ RUN uv sync --frozen --no-dev --no-install-project
 COPY --chown=${AIRFLOW_UID}:0 . .
 RUN uv sync --frozen --no-dev
 USER ${AIRFLOW_UID}
-# the manifest the nightly DAG reads at parse time (same command as `make manifest`)
-RUN cd dbt_project && KAM_BUILD_DB=/tmp/parse.duckdb dbt parse --profiles-dir . --project-dir . --no-partial-parse
+# the manifest the nightly DAG reads at parse time (the command `make manifest` runs)
+RUN KAM_WAREHOUSE_DIR=/tmp/kam-parse kam manifest && rm -rf /tmp/kam-parse
 EXPOSE 8080
 
 # ---------------------------------------------------------------------------------------------- bi

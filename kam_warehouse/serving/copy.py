@@ -79,14 +79,17 @@ def write_build_file(build_db: Path, target: Path, *, run_id: str, as_of: date |
     return counts
 
 
+RUN_LOG_COLUMNS = frozenset({"run_id", "step", "status", "started_at", "ended_at", "duration_s", "message"})
+
+
 def _close_own_publish_row(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
     """The copied ops.pipeline_runs shows this very publish as `running` (it is in progress while copying).
     Readers only ever see this file once published, so record it there as the success it then is."""
-    exists = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'ops' "
+    columns = {c for (c,) in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = ? AND schema_name = 'ops' "
         "AND table_name = 'pipeline_runs'", [_DST]
-    ).fetchone()
-    if exists and exists[0]:
+    ).fetchall()}
+    if columns >= RUN_LOG_COLUMNS:  # a warehouse without the run log (or an older one) is copied as is
         now = datetime.now(UTC).replace(tzinfo=None)
         con.execute(
             f"UPDATE {_DST}.ops.pipeline_runs SET status = 'success', ended_at = ?, "
