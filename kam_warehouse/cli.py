@@ -158,12 +158,11 @@ def docs(warehouse: WarehouseOpt = None) -> None:
 @fails_cleanly
 def summary(warehouse: WarehouseOpt = None) -> None:
     """Print the serving warehouse's latest top-20% share and accounts per tier."""
-    from kam_warehouse.errors import KamError as _KamError
     from kam_warehouse.summary import read_summary
 
     settings = Settings.from_env(None, warehouse)
     if not settings.serving_db.exists():
-        raise _KamError(f"no serving warehouse at {settings.serving_db}: run `kam run` (or `make demo`) first")
+        raise KamError(f"no serving warehouse at {settings.serving_db}: run `kam run` (or `make demo`) first")
     typer.echo(read_summary(settings.serving_db).render())
 
 

@@ -21,7 +21,6 @@ class OrchestrationConfig:
     sensor_timeout: timedelta
     sensor_poke: timedelta
     keep_airflow_logs_days: int
-    keep_builds: int
     close_day_of_month: int
 
 
@@ -44,6 +43,5 @@ def load(config_dir: Path | None = None) -> OrchestrationConfig:
         sensor_timeout=timedelta(hours=float(cfg["nightly"].get("landing_wait_hours", 6))),
         sensor_poke=timedelta(minutes=float(cfg["nightly"].get("landing_poke_minutes", 5))),
         keep_airflow_logs_days=int(setting(cfg, "maintenance.keep_airflow_logs_days", source=src)),
-        keep_builds=int(setting(cfg, "publish.keep_builds", source=src)),
         close_day_of_month=int(setting(cfg, "close.day_of_month", source=src)),
     )

@@ -21,6 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from kam_warehouse.dbt import MANIFEST_PATH
 from kam_warehouse.errors import KamError
 
 #: dbt resource types that get a task of their own
@@ -40,12 +41,6 @@ class DbtNode:
     upstream: tuple[str, ...]
 
 
-def manifest_path() -> Path:
-    from kam_warehouse.settings import DBT_PROJECT_DIR
-
-    return DBT_PROJECT_DIR / "target" / "manifest.json"
-
-
 @cache
 def _manifest(path: Path) -> dict[str, Any]:
     if not path.is_file():
@@ -55,7 +50,7 @@ def _manifest(path: Path) -> dict[str, Any]:
 
 def task_nodes(path: Path | None = None) -> list[DbtNode]:
     """The project's models and seeds with their lineage, read from the manifest (parse-time safe)."""
-    manifest = _manifest(path or manifest_path())
+    manifest = _manifest(path or MANIFEST_PATH)
     project = manifest["metadata"]["project_name"]
     selected = {
         uid: node for uid, node in manifest["nodes"].items()
@@ -103,7 +98,7 @@ def model_outcomes(result: Any, path: Path | None = None) -> dict[str, dict[str,
 
     `result` is a kam_warehouse.dbt.DbtResult. A model is failed when it or any of its tests failed.
     """
-    manifest = _manifest(path or manifest_path())
+    manifest = _manifest(path or MANIFEST_PATH)
     nodes = {n.unique_id: n for n in task_nodes(path)}
     owners = _owner_of_tests(manifest, set(nodes))
     outcomes = {n.name: {"status": "not_run", "message": ""} for n in nodes.values()}

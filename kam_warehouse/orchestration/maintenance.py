@@ -13,15 +13,15 @@ log = logging.getLogger("kam_warehouse.maintenance")
 
 def prune_builds(context: Any) -> list[str]:
     """Keep the newest `publish.keep_builds` published builds; never the one being served."""
-    from kam_warehouse.orchestration.config import load
     from kam_warehouse.serving import builds
+    from kam_warehouse.serving.publish import keep_builds
     from kam_warehouse.settings import Settings
 
     settings = Settings.from_env()
     served = builds.read_info(settings.serving_db)
     protect = {builds.build_name(served.run_id)} if served else set()
     builds.remove_partials(settings.builds_dir)
-    removed = builds.prune(settings.builds_dir, keep=load().keep_builds, protect=protect)
+    removed = builds.prune(settings.builds_dir, keep=keep_builds(settings), protect=protect)
     log.info("pruned %d build(s): %s", len(removed), removed or "nothing")
     return removed
 
