@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # System packages the test suite needs beyond the Python lock: headless Chromium (renders the finance
-# report's HTML) and CJK fonts (Chinese account names in charts). Idempotent: installs only what is missing.
+# report's HTML), CJK fonts (Chinese account names in charts), LibreOffice Calc + poppler (the workbook
+# printed to PDF and read back), and the PostgreSQL server (dbt, Airflow metadata and the warehouse on
+# PostgreSQL, started on loopback by the tests). Idempotent: installs only what is missing.
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 fc-list 2>/dev/null | grep -qi "noto.*cjk" || need+=(fonts-noto-cjk)
+command -v soffice >/dev/null 2>&1 || need+=(libreoffice-calc)
+command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "installing system packages: ${need[*]}"
 if [ "$(id -u)" -ne 0 ]; then
