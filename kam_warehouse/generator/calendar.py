@@ -11,6 +11,11 @@ import numpy as np
 from kam_warehouse.generator.options import GeneratorError
 
 DAY = np.timedelta64(1, "D")
+#: see ExtractCalendar.horizon
+HORIZON_DAYS = 366
+#: rare delta events (late invoices, re-sends, contact and opportunity changes) land on delta day
+#: 1 + Geometric(p): ~35% on the first day, ~88% within five days, the rest later
+EARLY_EVENT_P = 0.35
 SECOND = np.timedelta64(1, "s")
 
 
@@ -50,6 +55,18 @@ class ExtractCalendar:
         return self.initial_day + self.days * DAY
 
     @property
+    def horizon(self) -> int:
+        """Delta days every random draw is planned for, whatever `days` is (a year, or `days` if longer).
+        Changes planned after `end_day` are not written, so a book generated with `days + 1` repeats
+        the `days` folders byte for byte and adds one day: an extendable book for night-by-night replays."""
+        return max(self.days, HORIZON_DAYS)
+
+    @property
+    def horizon_end(self) -> np.datetime64:
+        """Exclusive end of the horizon (see `horizon`)."""
+        return self.initial_day + self.horizon * DAY
+
+    @property
     def folder_days(self) -> list[str]:
         return [str(self.initial_day + k * DAY) for k in range(self.days + 1)]
 
@@ -61,12 +78,17 @@ class ExtractCalendar:
         k = np.where(day < self.initial_day, 0, k)
         return np.where(day >= self.end_day, -1, k)
 
-    def delta_timestamps(self, rng: np.random.Generator, n: int, first: int = 1) -> np.ndarray:
-        """n change timestamps spread over delta days first..days (office hours)."""
-        if self.days < first:
-            return np.full(n, np.datetime64("NaT"), "datetime64[s]")
-        k = rng.integers(first, self.days + 1, n)
+    def delta_timestamps(self, rng: np.random.Generator, n: int, first: int = 1,
+                         last: int | None = None) -> np.ndarray:
+        """n change timestamps (office hours) of rare events on delta days first, first + 1, ...:
+        most in the first days (see EARLY_EVENT_P), never after `last` (default: the horizon). The
+        draws do not depend on `days`; those after it fall after `end_day` and are not extracted."""
+        k = np.minimum(first + rng.geometric(EARLY_EVENT_P, n) - 1, last or self.horizon)
         return office_time(rng, self.initial_day + (k - 1) * DAY)
+
+    def day_stamps(self, rng: np.random.Generator, delta_day: np.ndarray) -> np.ndarray:
+        """Office-hours timestamps on the given delta days (1 = the first delta day)."""
+        return office_time(rng, self.initial_day + (np.asarray(delta_day) - 1) * DAY)
 
 
 def office_time(rng: np.random.Generator, days: np.ndarray) -> np.ndarray:

@@ -16,13 +16,16 @@ from kam_warehouse.generator.tables import with_columns
 def mark_late_arrivals(inv: MonthInvoices, cal: ExtractCalendar, m: int, rng: np.random.Generator) -> None:
     """In the last three history months, ~0.4% of invoices (at least one, two months back) are
     entered in billing only during the delta days: old invoice_date, updated_at in a delta day."""
-    if cal.days == 0 or not cal.months - 3 <= m < cal.months or len(inv.number) == 0:
+    if not cal.months - 3 <= m < cal.months or len(inv.number) == 0:
         return
     late = rng.random(len(inv.number)) < 0.004
     if m == cal.months - 2:
         late[rng.integers(0, len(late))] = True
     inv.late = late
-    inv.updated_at = np.where(late, cal.delta_timestamps(rng, len(late)), inv.updated_at)
+    stamps = cal.delta_timestamps(rng, len(late))
+    if m == cal.months - 2:  # the one sure late arrival comes on the first delta day
+        stamps[np.flatnonzero(late)[:1]] = cal.day_stamps(rng, np.ones(1, np.int64))
+    inv.updated_at = np.where(late, stamps, inv.updated_at)
 
 
 def resend_invoices(inv: MonthInvoices, cal: ExtractCalendar, rng: np.random.Generator
@@ -32,7 +35,7 @@ def resend_invoices(inv: MonthInvoices, cal: ExtractCalendar, rng: np.random.Gen
     invoices = inv.invoice_table()
     candidates = np.flatnonzero(~inv.void & ~inv.late & (cal.route(inv.updated_at) == 0))
     k = min(len(candidates), max(2, round(0.01 * len(inv.number))))
-    if cal.days == 0 or k == 0:
+    if k == 0:
         return invoices.slice(0, 0), np.array([], np.int64)
     chosen = np.sort(rng.choice(candidates, k, replace=False))
     voided = chosen[: max(1, k // 3)]
@@ -53,7 +56,7 @@ def resend_lines(inv: MonthInvoices, cal: ExtractCalendar, rng: np.random.Genera
     ok = ~inv.late[inv.line_invoice] & ~np.isin(inv.number[inv.line_invoice], skip_invoices)
     candidates = np.flatnonzero(ok & (cal.route(inv.updated_at[inv.line_invoice]) == 0))
     k = min(len(candidates), max(1, round(0.005 * len(candidates))))
-    if cal.days == 0 or k == 0:
+    if k == 0:
         return lines.slice(0, 0)
     chosen = np.sort(rng.choice(candidates, k, replace=False))
     quantity = inv.quantity[chosen] + 100

@@ -16,8 +16,6 @@ from kam_warehouse.generator.tables import with_columns
 
 def account_changes(book: AccountBook, accounts: pa.Table, cal: ExtractCalendar,
                     rng: np.random.Generator) -> pa.Table:
-    if cal.days == 0:
-        return accounts.slice(0, 0)
     n = book.n
     has_children = np.zeros(n, bool)
     has_children[book.parent[book.parent >= 0]] = True
@@ -27,9 +25,14 @@ def account_changes(book: AccountBook, accounts: pa.Table, cal: ExtractCalendar,
     movable = (book.level == 2) | ((book.level == 0) & ~has_children)
     pool = np.flatnonzero(movable & (book.merged_into < 0) & ~survivor)
     pool = rng.permutation(pool)
-    k = max(cal.days, round(0.004 * n * cal.days))
-    reparent, retype, manager, merge = np.split(pool[: 3 * k + 1], [k, 2 * k, 3 * k])
-    merge = merge[book.level[merge] == 0]
+    # one merge on the first delta day; then `per_day` re-parentings, type changes and new managers on
+    # each delta day until the pool is used up (planned for the whole horizon: extendable books)
+    merge = pool[book.level[pool] == 0][:1]
+    pool = pool[~np.isin(pool, merge)]
+    per_day = max(1, round(0.004 * n))
+    k = min(per_day * cal.horizon, len(pool) // 3)
+    reparent, retype, manager = pool[:k], pool[k: 2 * k], pool[2 * k: 3 * k]
+    day_of_kind = 1 + np.arange(k) // per_day
 
     parent = book.parent.copy()
     shift = rng.integers(1, len(heads), len(reparent)) if len(heads) > 1 else np.zeros(len(reparent), int)
@@ -42,12 +45,15 @@ def account_changes(book: AccountBook, accounts: pa.Table, cal: ExtractCalendar,
     merged_into[merge] = heads[rng.integers(0, len(heads), len(merge))]
     managers = accounts["account_manager"].drop_null().unique().to_numpy(zero_copy_only=False)
 
-    chosen = np.sort(np.concatenate([reparent, retype, manager, merge]))
+    planned = np.concatenate([reparent, retype, manager, merge])
+    order = np.argsort(planned)
+    chosen = planned[order]
+    delta_day = np.concatenate([day_of_kind, day_of_kind, day_of_kind, np.ones(len(merge), np.int64)])[order]
     rows = accounts.take(chosen)
     manager_col = rows["account_manager"].to_numpy(zero_copy_only=False).astype(object)
     moved = np.isin(chosen, manager)
     manager_col[moved] = managers[rng.integers(0, len(managers), moved.sum())]
-    stamps = cal.delta_timestamps(rng, len(chosen))
+    stamps = cal.day_stamps(rng, delta_day)
     return with_columns(
         rows,
         parent_account_id=pa.array(parent[chosen] + 1, mask=parent[chosen] < 0),
@@ -59,7 +65,7 @@ def account_changes(book: AccountBook, accounts: pa.Table, cal: ExtractCalendar,
 def contact_changes(contacts: pa.Table, cal: ExtractCalendar, rng: np.random.Generator) -> pa.Table:
     """A few accounts get a new primary contact (the old primary is re-sent as not primary, the
     second contact as primary, same timestamp); a few contacts get a new phone number."""
-    if cal.days == 0 or contacts.num_rows < 2:
+    if contacts.num_rows < 2:
         return contacts.slice(0, 0)
     account = contacts["account_id"].to_numpy()
     primary = contacts["is_primary"].to_numpy(zero_copy_only=False)
@@ -82,7 +88,7 @@ def opportunity_changes(opps: pa.Table, cal: ExtractCalendar, rng: np.random.Gen
     """Open opportunities moving one stage on (negotiation -> won)."""
     stage = opps["stage"].to_numpy(zero_copy_only=False)
     open_ = np.flatnonzero(np.isin(stage, vocab.OPEN_STAGES))
-    if cal.days == 0 or len(open_) == 0:
+    if len(open_) == 0:
         return opps.slice(0, 0)
     chosen = np.sort(rng.choice(open_, min(len(open_), max(1, round(0.05 * len(open_)))), replace=False))
     order = [*vocab.OPEN_STAGES, "won"]

@@ -44,7 +44,7 @@ class FxTable:
 
 def build_fx(cal: ExtractCalendar, seed: int) -> FxTable:
     rng = rng_for(seed, "fx")
-    n = int((cal.end_day - cal.start) / DAY) + 1
+    n = int((cal.horizon_end - cal.start) / DAY) + 1  # horizon, not end_day: extendable books
     rates = {}
     for code, base in vocab.FX_BASE.items():
         walk = np.cumsum(rng.normal(0.0, vocab.FX_VOL, n))
