@@ -163,7 +163,7 @@ KEYS_UNIQUE = tuple(_keys_unique(e.source, e.name, e.key) for e in ENTITIES)
 # ---------------------------------------------------------------- marts
 FCT = "marts.fct_account_revenue_monthly"
 CONCENTRATION = "marts.mart_revenue_concentration_monthly"
-TIER_SCORES = "intermediate.int_account_tier_scores"
+TIER_SCORES = "marts.mart_account_tier_scores"
 DIM_ACCOUNT = "marts.dim_account"
 
 REVENUE_RECONCILES = Check(
@@ -232,7 +232,7 @@ SELECT account_id, 'dim_account has ' || CAST(count(*) AS VARCHAR) || ' rows (ti
          || account_id AS detail
 FROM batch_rows GROUP BY account_id HAVING count(*) > 1
 UNION ALL
-SELECT account_id, 'int_account_tier_scores has ' || CAST(count(*) AS VARCHAR) || ' proposed tiers for '
+SELECT account_id, 'mart_account_tier_scores has ' || CAST(count(*) AS VARCHAR) || ' proposed tiers for '
          || account_id AS detail
 FROM {TIER_SCORES} GROUP BY account_id HAVING count(*) > 1
 """,

@@ -9,6 +9,7 @@ import duckdb
 import typer
 
 from kam_warehouse.settings import Settings
+from kam_warehouse.tiers.scores import SCORES, SCORES_SCHEMA, SCORES_TABLE
 from kam_warehouse.tiers.settings import TIER_ORDER
 from kam_warehouse.tiers.state import ensure_tier_state
 
@@ -56,12 +57,11 @@ def explain(account_id: str, warehouse: Path | None = WarehouseOpt) -> None:
             con, "tiers", "account_tier_history") else []
         current = next((h for h in history if h[2] is None), None)
         typer.echo(f"group {group}: current tier {current[0] if current else '(none yet)'}")
-        if _has(con, "intermediate", "int_account_tier_scores"):
+        if _has(con, SCORES_SCHEMA, SCORES_TABLE):
             cols = ", ".join(SCORE_COLUMNS)
-            row = con.execute(f"SELECT {cols} FROM intermediate.int_account_tier_scores WHERE account_id = ?",
-                              [group]).fetchone()
+            row = con.execute(f"SELECT {cols} FROM {SCORES} WHERE account_id = ?", [group]).fetchone()
             if row:
-                typer.echo("score components (int_account_tier_scores):")
+                typer.echo(f"score components ({SCORES}):")
                 for name, value in zip(SCORE_COLUMNS, row, strict=True):
                     typer.echo(f"  {name:20} {value}")
         typer.echo("history:")

@@ -9,7 +9,7 @@ from kam_warehouse.config import load_yaml, setting
 from kam_warehouse.errors import ConfigError
 
 TIERS_FILE = "tiers.yml"
-#: lowest to highest; the thresholds in int_account_tier_scores are the lower bounds of the upper three
+#: lowest to highest; the thresholds in marts.mart_account_tier_scores are the lower bounds of the upper three
 TIER_ORDER: tuple[str, ...] = ("other", "standard", "key", "strategic")
 
 

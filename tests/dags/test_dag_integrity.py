@@ -65,7 +65,7 @@ def test_nightly_is_scheduled_on_both_sources_and_has_a_deadline(dagbag) -> None
     assert dag.dagrun_timeout is not None
     model_tasks = {t.task_id for t in dag.tasks if t.task_id.startswith("dbt_models.")}
     assert {"dbt_models.fct_account_revenue_monthly", "dbt_models.mart_revenue_concentration_monthly",
-            "dbt_models.int_account_tier_scores"} <= model_tasks
+            "dbt_models.mart_account_tier_scores"} <= model_tasks
     assert "dbt_models.int_account_revenue_monthly" in dag.get_task(
         "dbt_models.fct_account_revenue_monthly").upstream_task_ids
     assert dag.get_task("dbt_models.stg_crm__accounts").upstream_task_ids == {"dbt_build"}

@@ -278,7 +278,7 @@ def test_override_holds_through_expiry_then_score_decides(clean_night: CleanNigh
     run_nightly(after)
 
     cur_tier, valid_from, is_override, reason = _current(night, str(group))
-    proposed = query(night, "SELECT proposed_tier FROM intermediate.int_account_tier_scores WHERE account_id = ?",
+    proposed = query(night, "SELECT proposed_tier FROM marts.mart_account_tier_scores WHERE account_id = ?",
                      [group])
     assert proposed == [(tier,)], "the score's tier changed although no data did"
     assert (cur_tier, valid_from, is_override) == (tier, day2, False)

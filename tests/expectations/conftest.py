@@ -38,7 +38,7 @@ SELECT DATE '2025-03-01' AS revenue_month, 'account' AS level, 'month' AS "windo
        300.0 AS total_revenue, 0.33::DOUBLE AS top_20pct_share, 1.0::DOUBLE AS top_10_share, 3 AS count_for_80pct,
        3333.3::DOUBLE AS hhi, 0.0::DOUBLE AS gini;
 
-CREATE TABLE intermediate.int_account_tier_scores AS
+CREATE TABLE marts.mart_account_tier_scores AS
 SELECT * FROM (VALUES ('A1', 80.0::DOUBLE), ('B1', 40.0::DOUBLE)) t(account_id, score);
 """
 

@@ -39,9 +39,9 @@ BAD_DATA: dict[str, tuple[str, str]] = {
     ),
     "marts.share_bounds[gini]": ("UPDATE marts.mart_revenue_concentration_monthly SET gini = 1.2", "gini: 1 value(s)"),
     "marts.hhi_bounds[hhi]": ("UPDATE marts.mart_revenue_concentration_monthly SET hhi = 10001", "outside [0, 10000]"),
-    "marts.tier_score_bounds[score]": ("UPDATE intermediate.int_account_tier_scores SET score = 101 "
+    "marts.tier_score_bounds[score]": ("UPDATE marts.mart_account_tier_scores SET score = 101 "
                                        "WHERE account_id = 'B1'", "score: 1 value(s)"),
-    "marts.tier_score_coverage": ("DELETE FROM intermediate.int_account_tier_scores WHERE account_id = 'B1'",
+    "marts.tier_score_coverage": ("DELETE FROM marts.mart_account_tier_scores WHERE account_id = 'B1'",
                                   "group B1 has revenue in the last 12 months but no tier score"),
     "marts.one_tier_per_account": ("INSERT INTO marts.dim_account VALUES ('A2', 'A1')", "dim_account has 2 rows"),
     "tiers.one_current_tier": (

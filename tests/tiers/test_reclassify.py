@@ -13,6 +13,7 @@ from kam_warehouse.tiers import reclassify
 from kam_warehouse.tiers.state import ensure_tier_state
 
 NIGHT0 = date(2025, 3, 1)
+THRESHOLDS = (70.0, 50.0, 30.0)
 
 
 @pytest.fixture
@@ -27,18 +28,32 @@ def config_dir(tmp_path: Path) -> Path:
 def db(tmp_path: Path) -> Path:
     path = tmp_path / "build.duckdb"
     with duckdb.connect(str(path)) as con:
-        con.execute("CREATE SCHEMA intermediate")
-        con.execute("CREATE TABLE intermediate.int_account_tier_scores (account_id VARCHAR, score DOUBLE, "
-                    "threshold_strategic DOUBLE, threshold_key DOUBLE, threshold_standard DOUBLE)")
+        con.execute("CREATE SCHEMA marts")
+        con.execute("CREATE TABLE marts.mart_account_tier_scores (account_id VARCHAR, score DOUBLE, "
+                    "proposed_tier VARCHAR, threshold_strategic DOUBLE, threshold_key DOUBLE, "
+                    "threshold_standard DOUBLE)")
         ensure_tier_state(con)
     return path
 
 
-def night(db: Path, config_dir: Path, day: date, scores: dict[str, float]) -> int:
+def proposed(score: float, thresholds: tuple[float, float, float] = THRESHOLDS) -> str:
+    """What the mart's proposed_tier is for these lower bounds (strategic, key, standard)."""
+    for tier, bound in zip(("strategic", "key", "standard"), thresholds, strict=True):
+        if score >= bound:
+            return tier
+    return "other"
+
+
+def write_scores(db: Path, scores: dict[str, float]) -> None:
+    """Tonight's mart rows: every group with thresholds 70/50/30 and its proposed tier."""
     with duckdb.connect(str(db)) as con:
-        con.execute("DELETE FROM intermediate.int_account_tier_scores")
-        for account, score in scores.items():
-            con.execute("INSERT INTO intermediate.int_account_tier_scores VALUES (?, ?, 70, 50, 30)", [account, score])
+        con.execute("DELETE FROM marts.mart_account_tier_scores")
+        con.executemany("INSERT INTO marts.mart_account_tier_scores VALUES (?, ?, ?, ?, ?, ?)",
+                        [[a, s, proposed(s), *THRESHOLDS] for a, s in scores.items()])
+
+
+def night(db: Path, config_dir: Path, day: date, scores: dict[str, float]) -> int:
+    write_scores(db, scores)
     return reclassify(db, run_id=f"run-{day}", as_of=day, config_dir=config_dir).changes
 
 
@@ -121,3 +136,60 @@ def test_history_chain_is_consistent(db: Path, config_dir: Path) -> None:
                            "WHERE account_id = 'G1' ORDER BY valid_from").fetchall()
     assert len(rows) == 5 and rows[-1][1] is None
     assert all(prev[1] == nxt[0] for prev, nxt in pairwise(rows))
+
+
+def test_set_based_step_matches_the_per_group_reference_over_random_nights(db: Path, config_dir: Path) -> None:
+    """40 groups over 20 nights with scores wobbling around the boundaries, two-tier jumps, overrides
+    that start, get replaced and expire, and groups that come and go: the SQL step's tier, override flag
+    and reason per group and night equal a plain per-group Python replay of the documented rules."""
+    import random
+
+    from kam_warehouse.tiers.settings import load_tier_settings
+    from tests.tiers.decide_reference import Candidate, Current, Override, Scored, decide
+
+    cfg = load_tier_settings(config_dir)
+    rng = random.Random(7)
+    groups = [f"G{i:02d}" for i in range(40)]
+    bounds = {"strategic": THRESHOLDS[0], "key": THRESHOLDS[1], "standard": THRESHOLDS[2]}
+    ref_current: dict[str, Current] = {}
+    ref_candidates: dict[str, Candidate] = {}
+    overrides: dict[str, Override] = {}
+    for n in range(20):
+        day = NIGHT0 + timedelta(days=n)
+        if n % 4 == 1:
+            g = rng.choice(groups)
+            overrides[g] = Override(rng.choice(["other", "standard", "key", "strategic"]), f"reason {n}",
+                                    "ann", day + timedelta(days=rng.randint(0, 3)))
+            with duckdb.connect(str(db)) as con:
+                con.execute("DELETE FROM tiers.tier_overrides WHERE account_id = ?", [g])
+                con.execute("INSERT INTO tiers.tier_overrides VALUES (?, ?, ?, ?, ?)",
+                            [g, overrides[g].tier, overrides[g].reason, "ann", overrides[g].expires_on])
+        scores = {g: round(rng.choice([30.0, 50.0, 70.0]) + rng.uniform(-4.0, 4.0), 2) if rng.random() < 0.8
+                  else round(rng.uniform(0, 100), 2) for g in groups[8:] if rng.random() < 0.95}
+        # eight groups start below 50 and then stay just above it (by less than the margin)
+        scores |= {g: 45.0 if n == 0 else round(50 + rng.uniform(0.2, 1.8), 2) for g in groups[:8]}
+        night(db, config_dir, day, scores)
+        expected: dict[str, tuple[str, bool, str]] = {}
+        kept: dict[str, Candidate] = {}
+        for g, score in sorted(scores.items()):
+            active = overrides.get(g) if g in overrides and overrides[g].expires_on >= day else None
+            d = decide(Scored(g, score, bounds), ref_current.get(g), active, ref_candidates.get(g), day, cfg)
+            if d.candidate is not None:
+                kept[g] = d.candidate
+            if d.new_tier is not None:
+                ref_current[g] = Current(d.new_tier, d.is_override)
+                expected[g] = (d.new_tier, d.is_override, d.reason)
+        ref_candidates = kept
+        with duckdb.connect(str(db), read_only=True) as con:
+            got = {r[0]: (r[1], r[2], r[3]) for r in con.execute(
+                "SELECT account_id, tier, is_override, reason FROM tiers.account_tier_history WHERE valid_from = ?",
+                [day]).fetchall()}
+            candidates = {r[0]: Candidate(*r[1:]) for r in con.execute(
+                "SELECT account_id, candidate_tier, first_seen, last_seen, nights FROM tiers.tier_candidates"
+            ).fetchall()}
+        assert got == expected, f"night {n}"
+        assert candidates == ref_candidates, f"night {n}"
+    with duckdb.connect(str(db), read_only=True) as con:
+        reasons = " | ".join(r[0] for r in con.execute("SELECT reason FROM ops.tier_changes").fetchall())
+    for rule in ("first classification", "manual override", "override ended", "crossed", "consecutive nights"):
+        assert rule in reasons, f"the random nights never exercised '{rule}'"

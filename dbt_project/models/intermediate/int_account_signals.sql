@@ -58,7 +58,7 @@ activity_signals as (
         max(case when activity_type in ('visit', 'executive_visit', 'qbr') then activity_date end) as last_visit_date,
         sum(case
             when activity_type = 'executive_visit'
-                and activity_date > {{ add_days('as_of.as_of_date', -365) }} then 1 else 0
+                and activity_date > {{ add_days('as_of.as_of_date', -var('health_prior_days')) }} then 1 else 0
         end) as executive_visits_12m,
         sum(case
             when activity_date > {{ add_days('as_of.as_of_date', -var('health_recent_days')) }} then 1 else 0
