@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 
+from kam_warehouse.faults import fault_point
 from kam_warehouse.serving.builds import PUBLISH_INFO
 from kam_warehouse.serving.errors import PublishError
 
@@ -64,6 +65,7 @@ def write_build_file(build_db: Path, target: Path, *, run_id: str, as_of: date |
                     "The published serving warehouse is unchanged; fix the model and publish again."
                 ) from exc
             counts[f"{schema}.{name}"] = _count(con, f"{_q(src)}.{qualified}")
+            fault_point("publish:table_copied")
         con.execute(
             f"CREATE TABLE {_DST}.{PUBLISH_INFO} AS SELECT ?::VARCHAR AS run_id, ?::TIMESTAMP AS published_at, "
             "?::DATE AS as_of_date, ?::INTEGER AS tables, ?::VARCHAR AS source_file",

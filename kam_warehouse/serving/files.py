@@ -4,14 +4,36 @@ POSIX `rename` (os.replace) within one directory replaces a directory entry atom
 opening the path sees the old file or the new one, never a mix, and a process that already holds the
 old file open keeps reading the old inode until it closes it. fsync of the file and of the directory
 makes the result survive a power cut.
+
+Every temporary name carries the writer's pid (`.<name>.<pid>.incoming`, `.<name>.<pid>.partial`), so
+the next run can tell a dead writer's leftovers from a live one's (kam_warehouse.serving.recovery).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+
+INCOMING = "incoming"
+PARTIAL = "partial"
+#: pid-less partials written before temporaries carried a pid
+PARTIAL_SUFFIX_RE = re.compile(r"^\..+\.partial$")
+_TEMP_RE = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.(?P<kind>incoming|partial)$")
+
+
+def temp_path(target: Path, kind: str = INCOMING) -> Path:
+    """The hidden temporary name of `target` for this process: `.<target>.<pid>.<kind>`."""
+    return target.with_name(f".{target.name}.{os.getpid()}.{kind}")
+
+
+def temp_owner(path: Path) -> int | None:
+    """The pid in a temporary name made by temp_path, or None when `path` is not one."""
+    m = _TEMP_RE.match(path.name)
+    return int(m["pid"]) if m else None
 
 
 def fsync_file(path: Path) -> None:
@@ -47,17 +69,22 @@ def remove_quietly(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def replace_with_copy(source: Path, target: Path) -> None:
+def replace_with_copy(source: Path, target: Path, *, prepare: Callable[[Path], None] | None = None) -> None:
     """Atomically make `target` a byte copy of `source`.
 
     The copy is written beside `target` (same directory, so the final rename cannot cross a file
-    system), fsynced, then renamed over `target`. A copy rather than a hard link keeps the kept build
-    pristine even if someone opens the served file read-write.
+    system), given its permissions by `prepare`, fsynced, then renamed over `target`. A copy rather
+    than a hard link keeps the kept build pristine even if someone opens the served file read-write.
     """
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.incoming")
+    from kam_warehouse.faults import fault_point
+
+    tmp = temp_path(target)
     try:
         shutil.copyfile(source, tmp)
+        if prepare is not None:
+            prepare(tmp)
         fsync_file(tmp)
+        fault_point("copy:incoming_written")
         os.replace(tmp, target)
     except BaseException:
         remove_quietly(tmp)
@@ -65,15 +92,35 @@ def replace_with_copy(source: Path, target: Path) -> None:
     fsync_dir(target.parent)
 
 
-def point_symlink(link: Path, target: str) -> None:
-    """Atomically (re)point `link` at `target` (a path relative to the link's directory).
+def write_text_atomic(target: Path, text: str, *, prepare: Callable[[Path], None] | None = None) -> None:
+    """Atomically replace `target` with a file holding `text` (a pointer readers resolve)."""
+    tmp = temp_path(target)
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if prepare is not None:
+            prepare(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        remove_quietly(tmp)
+        raise
+    fsync_dir(target.parent)
 
-    A real directory at `link` (an export from before symlinked exports) is moved aside first.
-    """
-    if link.exists() and not link.is_symlink():
-        os.replace(link, link.with_name(f"{link.name}.pre-symlink"))
-    tmp = link.with_name(f".{link.name}.{os.getpid()}.incoming")
-    remove_quietly(tmp)
-    os.symlink(target, tmp)
-    os.replace(tmp, link)
-    fsync_dir(link.parent)
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists on this machine (a zombie counts as dead)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"

@@ -1,35 +1,55 @@
 """Parquet exports of every mart, for tools that read files rather than DuckDB (Power BI, Spark, pandas).
 
-Each build gets its own folder `builds/<build>.parquet/<table>/<table>.parquet`; readers use the
-stable path `Settings.parquet_dir` (`<warehouse>/parquet`), a symlink that publish and rollback
-re-point atomically to the served build's folder. So `<warehouse>/parquet/<table>/` always holds one
-complete build's file, and a reader that already resolved the old link finishes on the old build.
+Layout under `Settings.parquet_dir` (`<warehouse>/parquet`):
+
+    parquet/<build>/<table>/<table>.parquet   one folder per published build, never modified once written
+    parquet/CURRENT                           the pointer: one line, the name of the served build
+
+A reader resolves the pointer ONCE, then reads every table it needs from `parquet/<build>/`: all its
+tables come from one build even if a publish or rollback re-points CURRENT meanwhile (the old build's
+folder stays until it is pruned, `publish.keep_builds` publishes later). CURRENT is replaced by an
+atomic rename right after serving.duckdb (kam_warehouse.serving.publish), and the next run re-points it
+if a kill fell between the two. docs/bi.md shows the pattern for DuckDB, pandas/Arrow and Spark.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 
+from kam_warehouse.faults import fault_point
 from kam_warehouse.serving.builds import partial_path
 from kam_warehouse.serving.copy import mart_tables
-from kam_warehouse.serving.files import fsync_dir, fsync_tree, point_symlink, remove_quietly
+from kam_warehouse.serving.files import fsync_dir, fsync_tree, remove_quietly, write_text_atomic
+
+log = logging.getLogger(__name__)
+
+POINTER = "CURRENT"
 
 
-def export_marts(db_file: Path, out_dir: Path) -> list[str]:
-    """Write every `marts` table of `db_file` to `out_dir/<table>/<table>.parquet`, all-or-nothing."""
+def export_marts(db_file: Path, out_dir: Path, *, share: Callable[[Path], None] | None = None) -> list[str]:
+    """Write every `marts` table of `db_file` to `out_dir/<table>/<table>.parquet`, all-or-nothing.
+
+    `share(path)` (kam_warehouse.permissions) is applied to every folder and file before the rename.
+    """
     tables = mart_tables(db_file)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = partial_path(out_dir)
     remove_quietly(tmp)
     try:
+        tmp.mkdir()
         with duckdb.connect(str(db_file), read_only=True) as con:
             for table in tables:
-                (tmp / table).mkdir(parents=True)
+                (tmp / table).mkdir()
                 target = str(tmp / table / f"{table}.parquet").replace("'", "''")
                 con.execute(f'COPY (SELECT * FROM marts."{table}") TO \'{target}\' (FORMAT parquet)')
-        tmp.mkdir(parents=True, exist_ok=True)
+                fault_point("parquet:table_written")
+        if share is not None:
+            share(tmp)
         fsync_tree(tmp)
         remove_quietly(out_dir)
         os.replace(tmp, out_dir)
@@ -40,7 +60,31 @@ def export_marts(db_file: Path, out_dir: Path) -> list[str]:
     return tables
 
 
-def expose(parquet_dir: Path, build_export: Path) -> None:
-    """Point the stable `parquet_dir` at a build's export (relative link, so the warehouse can move)."""
-    parquet_dir.parent.mkdir(parents=True, exist_ok=True)
-    point_symlink(parquet_dir, os.path.relpath(build_export, parquet_dir.parent))
+def pointer_path(parquet_dir: Path) -> Path:
+    return parquet_dir / POINTER
+
+
+def read_pointer(parquet_dir: Path) -> str | None:
+    """The build CURRENT names, or None when there is no pointer yet."""
+    try:
+        name = pointer_path(parquet_dir).read_text(encoding="utf-8").strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return name or None
+
+
+def prepare_root(parquet_dir: Path) -> None:
+    """Make `parquet_dir` a real folder. Before per-build exports it was a symlink to the served build's
+    export; that link is replaced once (readers of `parquet/<table>/` move to `parquet/<build>/<table>/`)."""
+    if parquet_dir.is_symlink():
+        log.warning("replacing the legacy parquet symlink %s by the per-build layout parquet/<build>/ + "
+                    "parquet/CURRENT (see docs/bi.md)", parquet_dir)
+        parquet_dir.unlink()
+    parquet_dir.mkdir(parents=True, exist_ok=True)
+
+
+def point(parquet_dir: Path, build: str, *, share: Callable[[Path], None] | None = None) -> None:
+    """Atomically make CURRENT name `build` (whose export folder must exist)."""
+    if not (parquet_dir / build).is_dir():
+        raise FileNotFoundError(f"no Parquet export {parquet_dir / build} to point {pointer_path(parquet_dir)} at")
+    write_text_atomic(pointer_path(parquet_dir), build + "\n", prepare=share)

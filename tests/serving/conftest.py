@@ -35,6 +35,10 @@ class StampedBuilds:
                 "md5(?::VARCHAR || i::VARCHAR) AS payload FROM range(?) t(i)",
                 [run_id, run_id, stamp_rows(run_id)],
             )
+            con.execute(  # a second mart stamped with the run: a reader of both can tell a torn read
+                "CREATE OR REPLACE TABLE marts.build_stamp_b AS SELECT ?::VARCHAR AS run_id, i FROM range(?) t(i)",
+                [run_id, stamp_rows(run_id) + 1],
+            )
             con.execute("CREATE OR REPLACE TABLE staging.stg_numbers AS SELECT range AS n FROM range(7)")
             con.execute("CREATE OR REPLACE VIEW marts.numbers_view AS SELECT n, n * n AS sq FROM staging.stg_numbers")
             con.execute("CREATE OR REPLACE TABLE ops.pipeline_runs AS SELECT ?::VARCHAR AS run_id, 'publish' AS step",
