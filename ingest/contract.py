@@ -55,6 +55,14 @@ class Column:
     nullable: bool = False
     enum: tuple[str, ...] | None = None
     non_negative: bool = False
+    #: a value must be above 0 (a rate)
+    positive: bool = False
+    #: highest value allowed (decimal text), e.g. "1" for a probability
+    at_most: str | None = None
+    #: the value's shape beyond its type: "currency" = an ISO 4217 code (three capital letters)
+    shape: Literal["currency"] | None = None
+    #: a column of the same row this (date) column must not be before, e.g. service_end >= service_start
+    not_before: str | None = None
     #: (source, entity) this column references by key; unknown values are quarantined
     references: tuple[str, str] | None = None
 
@@ -104,7 +112,7 @@ ENTITIES: tuple[Entity, ...] = (
             Column("account_id", references=ACCOUNTS),
             Column("invoice_date", "date"),
             Column("due_date", "date"),
-            Column("currency"),
+            Column("currency", shape="currency"),
             Column("status", enum=("issued", "void")),
             Column("updated_at", "timestamp"),
         ),
@@ -122,7 +130,7 @@ ENTITIES: tuple[Entity, ...] = (
             Column("unit_price", "decimal"),
             Column("amount", "decimal"),
             Column("service_start", "date"),
-            Column("service_end", "date"),
+            Column("service_end", "date", not_before="service_start"),
             Column("updated_at", "timestamp"),
         ),
     ),
@@ -135,7 +143,7 @@ ENTITIES: tuple[Entity, ...] = (
             Column("invoice_id", nullable=True, references=INVOICES),
             Column("account_id", references=ACCOUNTS),
             Column("credit_date", "date"),
-            Column("currency"),
+            Column("currency", shape="currency"),
             Column("amount", "decimal", non_negative=True),
             Column("reason", nullable=True),
             Column("updated_at", "timestamp"),
@@ -150,7 +158,7 @@ ENTITIES: tuple[Entity, ...] = (
             Column("invoice_id", references=INVOICES),
             Column("account_id", references=ACCOUNTS),
             Column("payment_date", "date"),
-            Column("currency"),
+            Column("currency", shape="currency"),
             Column("amount", "decimal"),
             Column("updated_at", "timestamp"),
         ),
@@ -161,8 +169,8 @@ ENTITIES: tuple[Entity, ...] = (
         key=("rate_date", "currency"),
         columns=(
             Column("rate_date", "date"),
-            Column("currency"),
-            Column("rate_to_reporting", "rate", non_negative=True),
+            Column("currency", shape="currency"),
+            Column("rate_to_reporting", "rate", positive=True),
         ),
     ),
     Entity(
@@ -216,8 +224,8 @@ ENTITIES: tuple[Entity, ...] = (
                 enum=("prospecting", "qualification", "proposal", "negotiation", "won", "lost"),
             ),
             Column("amount", "decimal", non_negative=True),
-            Column("currency"),
-            Column("probability", "rate", non_negative=True),
+            Column("currency", shape="currency"),
+            Column("probability", "rate", non_negative=True, at_most="1"),
             Column("expected_close_date", "date", nullable=True),
             Column("updated_at", "timestamp"),
         ),

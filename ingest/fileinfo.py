@@ -1,4 +1,5 @@
-"""Fingerprint a landing file (size, sha256) and detect its text encoding in one streaming pass."""
+"""Fingerprint a landing file (size, sha256), detect its text encoding and count its physical records
+(`ingest.records`) in one streaming pass."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import codecs
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+
+from ingest.records import RecordCounter
 
 CHUNK = 4 * 1024 * 1024
 UTF8_BOM = codecs.BOM_UTF8
@@ -18,15 +21,29 @@ class FileInfo:
     sha256: str
     #: the first allowed encoding the whole file decodes in, None when none fits ("xlsx" for workbooks)
     encoding: str | None
-    #: b"\n" count; with `ends_with_newline` it gives the physical line count
-    newlines: int
-    ends_with_newline: bool
     #: True when the file holds no non-whitespace byte (an empty file)
     blank: bool
+    #: non-empty physical records, header included (`ingest.records`; for text files only)
+    records: int = 0
+    #: physical lines: line ends (LF, CRLF, bare CR) plus a last line without one
+    physical_lines: int = 0
+    bare_crs: int = 0
+    crlfs: int = 0
+    nuls: int = 0
+    misplaced_quotes: int = 0
 
     @property
-    def physical_lines(self) -> int:
-        return self.newlines + (0 if self.ends_with_newline or self.size == 0 else 1)
+    def data_records(self) -> int:
+        """Physical records after the header: what `rows_read` must equal."""
+        return max(self.records - 1, 0)
+
+    @property
+    def regular(self) -> bool:
+        """LF line ends only, one record per line, no blank line: DuckDB's reader may number the rows."""
+        return (
+            self.bare_crs == 0 and self.crlfs == 0 and self.nuls == 0 and self.misplaced_quotes == 0
+            and self.physical_lines == self.records
+        )
 
 
 def file_stat(path: Path) -> tuple[int, int]:
@@ -58,9 +75,8 @@ def inspect_file(path: Path, encodings: tuple[str, ...], *, reader_checks_utf8: 
     # a BOM file also decodes as plain utf-8: try utf-8-sig first so the BOM is stripped
     order = sorted(encodings, key=lambda enc: enc != "utf-8-sig")
     decoders = {enc: codecs.getincrementaldecoder(enc)() for enc in order}
-    newlines = 0
+    counter = RecordCounter()
     blank = True
-    last = b""
     first = True
     with path.open("rb") as f:
         while chunk := f.read(CHUNK):
@@ -68,18 +84,31 @@ def inspect_file(path: Path, encodings: tuple[str, ...], *, reader_checks_utf8: 
             if first and not chunk.startswith(UTF8_BOM):
                 decoders.pop("utf-8-sig", None)
             first = False
-            newlines += chunk.count(b"\n")
+            counter.feed(chunk)
             blank = blank and chunk.isspace()
-            last = chunk[-1:]
             for enc in list(decoders):
                 try:
                     decoders[enc].decode(chunk)
                 except UnicodeDecodeError:
                     del decoders[enc]
+    counter.finish()
     encoding = "utf-8" if reader_checks_utf8 else _finish(decoders)
     if path.suffix.lower() == ".xlsx":
         encoding = "xlsx"
-    return FileInfo(size, mtime_ns, h.hexdigest(), encoding, newlines, last == b"\n", blank)
+    return FileInfo(
+        size, mtime_ns, h.hexdigest(), encoding, blank, counter.records, counter.lines, counter.bare_crs,
+        counter.crlfs, counter.nuls, counter.misplaced_quotes,
+    )
+
+
+def count_records(path: Path) -> RecordCounter:
+    """The physical records of a (converted) text file, e.g. the CSV made from a workbook."""
+    counter = RecordCounter()
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            counter.feed(chunk)
+    counter.finish()
+    return counter
 
 
 def _finish(decoders: dict[str, codecs.IncrementalDecoder]) -> str | None:

@@ -1,13 +1,16 @@
 """Load complete landing day folders into the build warehouse's `raw` schema, exactly once.
 
-One transaction per (source, day): a rejected file rolls its whole day back, is recorded in the
-manifest, copied to `rejected_dir/<source>/<day>/` and stops its source at that day.
+Per (source, day): every file is read and checked first (`read_file`, outside any transaction), then
+applied in one transaction (`apply_file`). A day with any problem (an unknown, unreadable or escaping
+file, a failed check, even an unexpected error) is not applied: every rejected file of it is recorded
+in the manifest and quarantine and copied (0600) to `rejected_dir/<source>/<day>/`, and its source
+stops at that day; the other source still loads.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
+import os
 import tempfile
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
@@ -18,9 +21,19 @@ import duckdb
 from ingest.changes import detect_changes
 from ingest.contract import SOURCES
 from ingest.errors import FileRejected, IngestError
-from ingest.fileinfo import inspect_file
-from ingest.landing import day_dir, day_files, is_complete, loaded_days, pending_in
-from ingest.load_file import load_file
+from ingest.fileinfo import CHUNK, FileInfo, inspect_file
+from ingest.landing import (
+    FileProblem,
+    day_dir,
+    day_files,
+    day_problems,
+    inside_root,
+    is_complete,
+    loaded_days,
+    pending_in,
+    survey,
+)
+from ingest.load_file import ReadFile, apply_file, drop_tables, read_file
 from ingest.manifest import Batch, record_batch, record_file, record_file_quarantine
 from ingest.report import DayLoad, FileResult, LoadReport
 from ingest.schema import ensure_raw_schema
@@ -55,19 +68,24 @@ def load_landing(
     progress: Progress | None = None,
 ) -> LoadReport:
     """Load every complete, not yet loaded day folder per source in date order (crm before billing on
-    the same day). Files changed after they were loaded are reported, never reloaded. If a file was
-    rejected, its source stops at that day, the other sources still load, then FileRejected is raised
-    carrying the LoadReport."""
+    the same day). Files changed after they were loaded are reported, never reloaded; landing entries
+    that are not read are listed in `LoadReport.notices`. If a day was rejected, its source stops at
+    that day, the other sources still load, then FileRejected is raised naming every rejected file
+    (`problems`) and carrying the LoadReport."""
     landing_dir, rejected_dir = Path(landing_dir), Path(rejected_dir)
     ordered = sorted(set(sources), key=lambda s: SOURCE_ORDER.index(s) if s in SOURCE_ORDER else len(SOURCE_ORDER))
     report = LoadReport(run_id)
-    rejections: dict[str, FileRejected] = {}
+    found = survey(landing_dir, ordered)
+    report.notices += found.notices
+    rejections: dict[str, FileRejected] = {s: FileRejected(s, p) for s, p in found.refused.items()}
+    for notice in found.notices:
+        _tell(progress, notice)
     with _connect(db_path) as con:
         for source in ordered:
-            report.changed += detect_changes(con, landing_dir, source, run_id)
+            report.changed += _changes(con, landing_dir, source, run_id, report)
         report.warnings += [f"{f.path}: {f.message}" for f in report.changed]
-        pending = {s: [d for d in pending_in(con, landing_dir, s) if through_day is None or d <= through_day]
-                   for s in ordered}
+        pending = {s: [d for d in pending_in(con, landing_dir, s, found.complete[s])
+                       if through_day is None or d <= through_day] for s in ordered}
         for day in sorted({d for days in pending.values() for d in days}):
             for source in ordered:
                 if source in rejections or day not in pending[source]:
@@ -79,11 +97,26 @@ def load_landing(
                     if exc.day_load:
                         report.days.append(exc.day_load)
                         report.rejected += [f for f in exc.day_load.files if f.status == "rejected"]
+                except Exception as exc:  # e.g. an unreadable day folder: stop this source, not the others
+                    log.exception("loading %s %s failed", source, day)
+                    where = f"{source}/{day.isoformat()}"
+                    rejections[source] = FileRejected(where, _load_error(where, exc))
     if rejections:
-        first, *others = rejections.values()
-        problem = first.problem + "".join(f"; also {o.file} rejected: {o.problem}" for o in others)
-        raise FileRejected(first.file, problem, report=report, day_load=first.day_load)
+        problems = [p for exc in rejections.values() for p in exc.problems]
+        first = next(iter(rejections.values()))
+        raise FileRejected(*problems[0], report=report, day_load=first.day_load, problems=problems)
     return report
+
+
+def _changes(
+    con: duckdb.DuckDBPyConnection, landing_dir: Path, source: str, run_id: str, report: LoadReport
+) -> list[FileResult]:
+    """`detect_changes`, with a file that cannot be read any more reported instead of stopping the load."""
+    try:
+        return detect_changes(con, landing_dir, source, run_id)
+    except OSError as exc:
+        report.warnings.append(f"{source}: loaded files could not be re-checked for changes ({exc.strerror})")
+        return []
 
 
 def _connect(db_path: Path) -> duckdb.DuckDBPyConnection:
@@ -102,60 +135,147 @@ def _load_day(
     rejected_dir: Path,
     progress: Progress | None,
 ) -> DayLoad:
-    if not is_complete(landing_dir, source, day):
-        raise IngestError(
-            f"{day_dir(landing_dir, source, day)} is not complete (no _SUCCESS marker): not read; "
-            "wait for the source to finish writing it"
-        )
+    folder = day_dir(landing_dir, source, day)
+    if inside_root(landing_dir, folder) and not is_complete(landing_dir, source, day):
+        raise IngestError(f"{folder} is not complete (no _SUCCESS marker): not read; "
+                          "wait for the source to finish writing it")
     batch = Batch(landing_dir, source, day, run_id, datetime.now(UTC).replace(tzinfo=None))
     day_load = DayLoad(source, day, batch.batch_id)
     if day in loaded_days(con, source):
         day_load.applied = False
         return day_load
-    current: Path | None = None
-    con.begin()
-    try:
-        with tempfile.TemporaryDirectory(prefix="kam-ingest-") as tmp:
-            for e, path in day_files(landing_dir, source, day):
-                current = path
-                result = load_file(con, batch, e, path, Path(tmp))
-                day_load.files.append(result)
-                _tell(progress, f"{result.path}: {result.rows_read} rows read, {result.rows_loaded} loaded, "
-                                f"{result.rows_quarantined} quarantined")
-        record_batch(con, batch, len(day_load.files))
-        con.commit()
-    except FileRejected as exc:
-        con.rollback()
-        assert current is not None
-        rejected = _record_rejection(con, batch, current, exc.problem, rejected_dir)
-        day_load.files, day_load.applied = [rejected], False
-        _tell(progress, f"{rejected.path}: REJECTED ({exc.problem}); {source} {day} not applied")
-        raise FileRejected(exc.file, exc.problem, day_load=day_load) from exc
-    except BaseException:
-        con.rollback()
-        raise
+    problems = day_problems(landing_dir, source, day)
+    with tempfile.TemporaryDirectory(prefix="kam-ingest-") as tmp:
+        reads = [] if any(p.entity == "day_folder" for p in problems) else _read_all(
+            con, batch, Path(tmp), problems)
+        if problems:
+            _reject_day(con, batch, day_load, reads, problems, rejected_dir, progress)
+        _apply_all(con, batch, day_load, reads, rejected_dir, progress)
     return day_load
 
 
-def _record_rejection(
-    con: duckdb.DuckDBPyConnection, batch: Batch, path: Path, problem: str, rejected_dir: Path
-) -> FileResult:
-    """Manifest row (status 'rejected', rows 0) + a whole-file quarantine row, and a copy of the file."""
-    entity = next(e.name for e, p in day_files(batch.landing_dir, batch.source, batch.day) if p == path)
-    info = inspect_file(path, ())
+def _read_all(con: duckdb.DuckDBPyConnection, batch: Batch, tmp: Path, problems: list[FileProblem]) -> list[ReadFile]:
+    """Read and check every entity file of the day; each file's problem is added to `problems`."""
+    reads = []
+    for e, path in day_files(batch.landing_dir, batch.source, batch.day):
+        try:
+            reads.append(read_file(con, batch, e, path, tmp))
+        except FileRejected as exc:
+            drop_tables(con, e)
+            problems.append(FileProblem(path, e.name, exc.problem, copyable=True))
+        except Exception as exc:  # an unexpected failure must reject the file, not stop the load
+            log.exception("reading %s failed", batch.relative(path))
+            drop_tables(con, e)
+            problems.append(FileProblem(path, e.name, _load_error(batch.relative(path), exc), copyable=True))
+    return reads
+
+
+def _apply_all(
+    con: duckdb.DuckDBPyConnection,
+    batch: Batch,
+    day_load: DayLoad,
+    reads: list[ReadFile],
+    rejected_dir: Path,
+    progress: Progress | None,
+) -> None:
+    """Apply the day's read files in one transaction; any failure rolls the whole day back and rejects it."""
+    current: ReadFile | None = None
+    con.begin()
+    try:
+        for current in reads:
+            result = apply_file(con, batch, current)
+            day_load.files.append(result)
+        record_batch(con, batch, len(day_load.files))
+        con.commit()
+    except Exception as exc:
+        con.rollback()
+        log.exception("applying %s failed", batch.batch_id)
+        for r in reads:
+            drop_tables(con, r.entity)
+        culprit = current or reads[0]
+        day_load.files = []
+        problem = FileProblem(culprit.path, culprit.entity.name, _load_error(culprit.rel, exc), copyable=True)
+        _reject_day(con, batch, day_load, [], [problem], rejected_dir, progress)
+    for result in day_load.files:
+        _tell(progress, f"{result.path}: {result.rows_read} rows read, {result.rows_loaded} loaded, "
+                        f"{result.rows_quarantined} quarantined")
+
+
+def _load_error(rel: str, exc: BaseException) -> str:
+    return f"load_error: {rel} could not be loaded ({type(exc).__name__}; the log has the details)"
+
+
+def _reject_day(
+    con: duckdb.DuckDBPyConnection,
+    batch: Batch,
+    day_load: DayLoad,
+    reads: list[ReadFile],
+    problems: list[FileProblem],
+    rejected_dir: Path,
+    progress: Progress | None,
+) -> None:
+    """Record every problem of the day (manifest + quarantine row, copy aside) and raise FileRejected."""
+    for r in reads:
+        drop_tables(con, r.entity)
+    results = [_record_rejection(con, batch, p, rejected_dir) for p in problems]
+    day_load.files, day_load.applied = results, False
+    for r in results:
+        _tell(progress, f"{r.path}: REJECTED ({r.message}); {batch.source} {batch.day} not applied")
+    listed = [(r.path, r.message or "") for r in results]
+    raise FileRejected(*listed[0], day_load=day_load, problems=listed)
+
+
+def _record_rejection(con: duckdb.DuckDBPyConnection, batch: Batch, problem: FileProblem, rejected_dir: Path) -> FileResult:
+    """Manifest row (status 'rejected', rows 0) + a whole-file quarantine row, and a 0600 copy of the file
+    (only of a regular file inside the landing root)."""
+    info = _info_of(problem)
     result = FileResult(
-        path=batch.relative(path), source=batch.source, entity=entity, rows_read=0, rows_loaded=0,
-        rows_quarantined=0, status="rejected", message=problem,
+        path=batch.relative(problem.path), source=batch.source, entity=problem.entity, rows_read=0,
+        rows_loaded=0, rows_quarantined=0, status="rejected", message=problem.problem,
     )
     con.begin()
     record_file(con, batch, result, info)
     record_file_quarantine(con, batch, result)
     con.commit()
-    target = rejected_dir / batch.source / batch.day.isoformat()
-    target.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(path, target / path.name)
-    log.warning("rejected %s: %s (copied to %s)", result.path, problem, target)
+    if problem.copyable:
+        target = rejected_dir / batch.source / batch.day.isoformat()
+        try:
+            _private_dirs(rejected_dir, target)
+            copy_private(problem.path.resolve(), target / problem.path.name)
+        except OSError as exc:
+            log.error("rejected %s: %s; the copy to %s failed (%s)", result.path, problem.problem, target,
+                      exc.strerror)
+        else:
+            log.warning("rejected %s: %s (copied to %s)", result.path, problem.problem, target)
+    else:
+        log.warning("rejected %s: %s (not copied)", result.path, problem.problem)
     return result
+
+
+def _info_of(problem: FileProblem) -> FileInfo:
+    """Size and sha256 of a rejected file; nothing is read of a file that may not be read or is gone."""
+    if problem.copyable:
+        try:
+            return inspect_file(problem.path.resolve(), ())
+        except OSError:
+            pass
+    return FileInfo(0, 0, "", None, True)
+
+
+def _private_dirs(top: Path, target: Path) -> None:
+    """Create `target` (under `top`) with every folder from `top` down owner-only (0700)."""
+    target.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for folder in (top, *[p for p in target.parents if p.is_relative_to(top)], target):
+        folder.chmod(0o700)
+
+
+def copy_private(src: Path, dst: Path) -> None:
+    """Copy `src` to `dst`, readable by the owner only (0600) from its first byte."""
+    fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    with os.fdopen(fd, "wb") as out, src.open("rb") as f:
+        os.fchmod(out.fileno(), 0o600)  # an existing copy keeps its old mode otherwise
+        while chunk := f.read(CHUNK):
+            out.write(chunk)
 
 
 def _tell(progress: Progress | None, message: str) -> None:

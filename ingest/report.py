@@ -42,6 +42,9 @@ class LoadReport:
     #: files changed after load, found in already-loaded days (reported, never reloaded)
     changed: list[FileResult] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: landing entries not read, one line each (`ingest.landing.survey`), e.g.
+    #: "billing/2026-01-07: no _SUCCESS yet, not read", "crm/2024-2-4: not a YYYY-MM-DD day folder ..."
+    notices: list[str] = field(default_factory=list)
 
     @property
     def files(self) -> list[FileResult]:

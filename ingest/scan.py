@@ -3,8 +3,9 @@
 One statement reads the file and materialises a temp table of typed contract columns plus each row's
 first failing non-reference check; reference checks follow on that table (`ingest.references`).
 Records are numbered by their position in the insertion-ordered temp table (`WITH ORDINALITY` would
-force a single-threaded scan). Files with quoted line breaks or a repeated key are left to the staged
-path (`ingest.stage`), which handles both.
+force a single-threaded scan), which is their physical line because only `regular` files (one record
+per LF line, `ingest.fileinfo`) are trusted to this path. A file with a repeated key is left to the
+staged path (`ingest.stage`); an irregular one to `ingest.resilient`.
 """
 
 from __future__ import annotations
@@ -26,10 +27,13 @@ class Checked:
     """A checked file ready to load: `sql` selects (_line, typed contract columns, _err)."""
 
     sql: str
-    records: int  # data records seen, header excluded (= rows_read)
+    records: int  # data records the reader returned, header excluded
     malformed: list[MalformedRecord]
-    #: rows dropped for duplicate keys are listed in the duplicates temp table
+    #: rows dropped for duplicate keys are listed in the temp table `duplicates_table`
     duplicates: bool
+    duplicates_table: str = ""
+    #: `sql`'s source has column `_raw`, each record's own text (the resilient path)
+    raw_column: bool = False
 
 
 @dataclass(frozen=True)

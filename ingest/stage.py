@@ -1,8 +1,10 @@
-"""Scan a UTF-8 CSV with DuckDB's reader into a temp table of VARCHAR columns plus its physical line.
+"""Scan a regular UTF-8 CSV with DuckDB's reader into a temp table of VARCHAR columns (for files with
+a repeated key) and the reader's rejected records.
 
 Malformed records (wrong field count, unterminated quote) are not loaded by DuckDB; they come back
-as `MalformedRecord`s (from DuckDB's rejects table) so the caller can quarantine them.
-This is the general (slower) path; `ingest.scan` is the fast path used when it applies.
+as `MalformedRecord`s (from DuckDB's rejects table) so the caller can quarantine them. Only files
+that are `FileInfo.regular` (one record per LF line) are read by DuckDB, so a record's number is its
+physical line; every other file goes through `ingest.resilient`.
 """
 
 from __future__ import annotations
@@ -12,17 +14,23 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.fileinfo import FileInfo
-
 #: error_type DuckDB's reader gives a record with bytes that are not UTF-8
 INVALID_ENCODING = "INVALID ENCODING"
+#: what each DuckDB reject error_type means, in words that carry none of the record's content
+READER_ERRORS = {
+    "MISSING COLUMNS": "too few fields",
+    "TOO MANY COLUMNS": "too many fields",
+    "UNQUOTED VALUE": "a quoted field is not closed or is followed by other characters",
+    "LINE SIZE OVER MAXIMUM": "the record is longer than the reader's line limit",
+    INVALID_ENCODING: "bytes that are not UTF-8",
+}
 
 
 @dataclass(frozen=True)
 class MalformedRecord:
-    record: int  # 1-based record number, header = 1 (equals the physical line without embedded newlines)
-    text: str
-    error: str
+    record: int  # the record's first physical line (header = 1)
+    text: str  # the record's own text (kept in the build warehouse only, never in a message)
+    error: str  # what is wrong, without any of the record's content
     is_last: bool
     error_type: str = ""
 
@@ -32,7 +40,7 @@ class Staged:
     table: str
     #: SQL expression over the staged table giving each record's 1-based physical line
     line_expr: str
-    records: int  # data records seen, header excluded (= rows_read)
+    records: int  # data records seen, header excluded
     malformed: list[MalformedRecord]
 
 
@@ -59,16 +67,23 @@ def collect_malformed(con: duckdb.DuckDBPyConnection, rejects: str, good: int) -
     """The records DuckDB's reader rejected (one per record, in file order); drops the rejects tables.
     `good` is the number of records it did read (needed to tell the last record)."""
     bad = con.execute(
-        f"SELECT line, any_value(csv_line), string_agg(DISTINCT error_message, '; '), "
-        f"string_agg(DISTINCT error_type, '; ') FROM {rejects} GROUP BY line ORDER BY line"
+        f"SELECT line, any_value(csv_line), list(DISTINCT error_type ORDER BY error_type) "
+        f"FROM {rejects} GROUP BY line ORDER BY line"
     ).fetchall()
-    con.execute(f"DROP TABLE IF EXISTS {rejects}")
-    con.execute(f"DROP TABLE IF EXISTS {rejects}_scans")
+    drop_rejects(con, rejects)
     total_records = good + len(bad) + 1
     return [
-        MalformedRecord(int(r), (text or "").rstrip("\r\n"), msg or "", int(r) == total_records, kind or "")
-        for r, text, msg, kind in bad
+        MalformedRecord(
+            int(r), (text or "").rstrip("\r\n"), "; ".join(READER_ERRORS.get(k, k.lower()) for k in kinds),
+            int(r) == total_records, "; ".join(kinds),
+        )
+        for r, text, kinds in bad
     ]
+
+
+def drop_rejects(con: duckdb.DuckDBPyConnection, rejects: str) -> None:
+    con.execute(f"DROP TABLE IF EXISTS {rejects}")
+    con.execute(f"DROP TABLE IF EXISTS {rejects}_scans")
 
 
 def record_line_expr(malformed: list[MalformedRecord], k: str = "_k") -> str:
@@ -82,46 +97,19 @@ def record_line_expr(malformed: list[MalformedRecord], k: str = "_k") -> str:
 
 
 def stage_csv(
-    con: duckdb.DuckDBPyConnection, csv_path: Path, header: list[str], info: FileInfo, table: str
+    con: duckdb.DuckDBPyConnection, csv_path: Path, header: list[str], columns: tuple[str, ...], table: str
 ) -> Staged:
-    """CREATE TEMP TABLE `table` (_k BIGINT, <header columns> VARCHAR) from `csv_path`; `_k` numbers
-    the good records 1.. in file order, `Staged.line_expr` maps them to physical lines."""
+    """CREATE TEMP TABLE `table` (_k BIGINT, <contract columns> VARCHAR) from the regular file
+    `csv_path`; `_k` numbers the good records 1.. in file order, `Staged.line_expr` maps them to lines."""
     rejects = f"{table}_rejects"
+    selected = ", ".join(ident(c) for c in columns)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {table} AS
-        SELECT ordinality AS _k, * EXCLUDE (ordinality) FROM {read_csv_sql(csv_path, header, rejects)}
-        WITH ORDINALITY"""
+        SELECT ordinality AS _k, {selected} FROM {read_csv_sql(csv_path, header, rejects)} WITH ORDINALITY"""
     )
     good = count_rows(con, table)
     malformed = collect_malformed(con, rejects, good)
-    total_records = good + len(malformed) + 1
-    line_expr = _line_expr(con, table, header, malformed, multiline=info.physical_lines > total_records)
-    return Staged(table, line_expr, good + len(malformed), malformed)
-
-
-def _line_expr(
-    con: duckdb.DuckDBPyConnection,
-    table: str,
-    header: list[str],
-    malformed: list[MalformedRecord],
-    *,
-    multiline: bool,
-) -> str:
-    """SQL for the physical line of good record `_k`: its record number shifted past malformed records
-    and, when quoted fields hold line breaks, past the extra physical lines of earlier good records
-    (materialised as column `_line` in that case only)."""
-    record = record_line_expr(malformed)
-    if not multiline:
-        return record
-    newlines = " + ".join(
-        f"coalesce(length({ident(c)}) - length(replace({ident(c)}, chr(10), '')), 0)" for c in header
-    )
-    line = (
-        f"{record} + coalesce(sum({newlines}) OVER "
-        "(ORDER BY _k ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)"
-    )
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {line} AS _line, * FROM {table}")
-    return "_line"
+    return Staged(table, record_line_expr(malformed), good + len(malformed), malformed)
 
 
 def count_rows(con: duckdb.DuckDBPyConnection, table: str) -> int:

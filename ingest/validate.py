@@ -1,8 +1,10 @@
 """Row checks of the extract contract as DuckDB SQL over a staged all-VARCHAR table.
 
 Every row gets its typed values and, if it fails, the first failing column (contract order) and a
-reason starting with the defect class, e.g. ``bad_date: invoice_date='2025-13-45' is not a
-YYYY-MM-DD date``. Duplicate keys within the file are found separately (`duplicates_sql`).
+reason starting with the defect class, e.g. ``bad_date: invoice_date is not a YYYY-MM-DD date``.
+Reasons name the column and the rule, never the value (they are published in ops.quarantine; the
+record's text stays in the build warehouse's raw.quarantine.raw_line). Duplicate keys within the
+file are found separately (`duplicates_sql`).
 """
 
 from __future__ import annotations
@@ -23,26 +25,52 @@ def typed_expr(c: Column) -> str:
     return f"TRY_CAST({v} AS {c.duckdb_type})"
 
 
-def _shown(c: Column) -> str:
-    """SQL text `col='value'` for a reason (value cut at 100 characters)."""
-    return f"{literal(c.name + '=')} || '''' || left({ident(c.name)}, 100) || ''''"
+#: SQL condition (on the raw text `v`) a value of each shape must meet, and the rule in words
+SHAPES = {"currency": ("regexp_full_match({v}, '[A-Z]{{3}}')", "is not a three-letter ISO 4217 code (e.g. CNY)")}
+
+
+def _reason(cls: str, c: Column, rule: str) -> str:
+    """SQL literal of a reason: `<class>: <column> <rule>`."""
+    return literal(f"{cls}: {c.name} {rule}")
 
 
 def _type_failure(c: Column) -> tuple[str, str] | None:
     """(condition on a non-null value, reason SQL) for the column's type, None for varchar."""
-    v, typed, shown = ident(c.name), typed_expr(c), _shown(c)
+    v, typed = ident(c.name), typed_expr(c)
     if c.type == "date":
-        return f"length({v}) <> 10 OR {typed} IS NULL", f"'bad_date: ' || {shown} || ' is not a YYYY-MM-DD date'"
+        return f"length({v}) <> 10 OR {typed} IS NULL", _reason("bad_date", c, "is not a YYYY-MM-DD date")
     if c.type == "timestamp":
-        return (
-            f"length({v}) < 10 OR {typed} IS NULL",
-            f"'bad_date: ' || {shown} || ' is not an ISO 8601 timestamp'",
-        )
+        return f"length({v}) < 10 OR {typed} IS NULL", _reason("bad_date", c, "is not an ISO 8601 timestamp")
     if c.type in ("decimal", "rate"):
-        return f"{typed} IS NULL", f"'non_numeric_amount: ' || {shown} || ' is not a decimal number'"
+        return f"{typed} IS NULL", _reason("non_numeric_amount", c, "is not a decimal number")
     if c.type == "bool":
-        return f"{typed} IS NULL", f"'bad_boolean: ' || {shown} || ' is not true/false'"
+        return f"{typed} IS NULL", _reason("bad_boolean", c, "is not true/false")
     return None
+
+
+def _value_failures(c: Column) -> list[tuple[str, str]]:
+    """(condition, reason SQL) of the checks on a well-typed value: enum, shape, range, order."""
+    v, typed = ident(c.name), typed_expr(c)
+    branches: list[tuple[str, str]] = []
+    if c.enum:
+        allowed = ", ".join(literal(x) for x in c.enum)
+        branches.append((f"{v} NOT IN ({allowed})", _reason("bad_enum", c, "is not one of " + "/".join(c.enum))))
+    if c.shape:
+        condition, rule = SHAPES[c.shape]
+        branches.append((f"NOT {condition.format(v=v)}", _reason(f"bad_{c.shape}", c, rule)))
+    if c.non_negative:
+        cls = "negative_quantity" if c.name == "quantity" else "negative_value"
+        branches.append((f"{typed} < 0", _reason(cls, c, "is negative")))
+    if c.positive:
+        branches.append((f"{typed} <= 0", _reason("non_positive_value", c, "is not above 0")))
+    if c.at_most is not None:
+        branches.append((f"{typed} > {c.at_most}", _reason("out_of_range", c, f"is above {c.at_most}")))
+    if c.not_before:
+        first = Column(c.not_before, c.type)
+        branches.append(
+            (f"{typed} < {typed_expr(first)}", _reason("bad_period", c, f"is before {c.not_before}"))
+        )
+    return branches
 
 
 def ref_alias(c: Column) -> str:
@@ -53,7 +81,7 @@ def reference_reason(c: Column) -> str:
     """Reason SQL for a value of `c` not found among the keys of the entity it references."""
     assert c.references is not None
     cls = UNKNOWN_REFERENCE.get(c.references, "unknown_reference")
-    return f"'{cls}: ' || {_shown(c)} || {literal(' not found in ' + '.'.join(c.references))}"
+    return _reason(cls, c, "not found in " + ".".join(c.references))
 
 
 def error_expr(c: Column, *, references: bool = True) -> str:
@@ -67,14 +95,7 @@ def error_expr(c: Column, *, references: bool = True) -> str:
     if type_failure:
         cond, reason = type_failure
         branches.append((f"{v} IS NOT NULL AND ({cond})", reason))
-    if c.enum:
-        allowed = ", ".join(literal(x) for x in c.enum)
-        branches.append(
-            (f"{v} NOT IN ({allowed})", f"'bad_enum: ' || {_shown(c)} || {literal(' not in ' + '/'.join(c.enum))}")
-        )
-    if c.non_negative:
-        cls = "negative_quantity" if c.name == "quantity" else "negative_value"
-        branches.append((f"{typed_expr(c)} < 0", f"'{cls}: ' || {_shown(c)} || ' is negative'"))
+    branches += _value_failures(c)
     if c.references and references:
         branches.append((f"{v} IS NOT NULL AND {ref_alias(c)}._key IS NULL", reference_reason(c)))
     if not branches:
@@ -126,7 +147,7 @@ def duplicates_sql(e: Entity, staged: str, line_expr: str, out: str) -> str:
     different values: every row of the key is dropped (reason `duplicate_key_conflict`).
     """
     key = ", ".join(ident(k) for k in e.key)
-    key_text = " || ', ' || ".join(f"{literal(k + '=')} || coalesce({ident(k)}, '')" for k in e.key)
+    key_names = literal(" + ".join(e.key))
     values = "{" + ", ".join(f"{literal(c.name)}: {ident(c.name)}" for c in e.columns) + "}"
     return f"""CREATE OR REPLACE TEMP TABLE {out} AS
         WITH rows AS (SELECT {line_expr} AS _line, {key}, {values} AS _values FROM {staged}),
@@ -136,9 +157,9 @@ def duplicates_sql(e: Entity, staged: str, line_expr: str, out: str) -> str:
         )
         SELECT r._line, {literal(e.key[0])} AS column_name,
             CASE WHEN d.versions = 1
-                THEN 'duplicate: ' || {key_text.replace('coalesce(', 'coalesce(r.')} || ' repeats line ' || d.first_line
-                ELSE 'duplicate_key_conflict: ' || {key_text.replace('coalesce(', 'coalesce(r.')}
-                     || ' appears ' || d.n || ' times with different values'
+                THEN 'duplicate: ' || {key_names} || ' repeats line ' || d.first_line
+                ELSE 'duplicate_key_conflict: ' || {key_names} || ' appears ' || d.n
+                     || ' times with different values (first at line ' || d.first_line || ')'
             END AS reason
         FROM rows r JOIN dup d USING ({key})
         WHERE d.versions > 1 OR r._line <> d.first_line"""

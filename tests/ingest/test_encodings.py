@@ -46,7 +46,7 @@ def test_gb18030_quarantine_keeps_decoded_raw_line(
     lz.write_day("crm", lz.DAY1, {"accounts.csv": lz.csv_text(rows).encode("gb18030")})
     load_landing(lz.root, db, run_id="r1", rejected_dir=rejected)
     [(line, reason, raw_line)] = query("SELECT line_number, reason, raw_line FROM raw.quarantine")
-    assert line == 3 and reason.startswith("bad_enum: customer_type='大客户'")
+    assert line == 3 and reason.startswith("bad_enum: customer_type ") and "大客户" not in reason
     assert raw_line.startswith("A2,腾讯,")
 
 

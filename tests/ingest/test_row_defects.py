@@ -49,15 +49,15 @@ def test_bad_row_is_quarantined_with_reason_and_raw_line(
     column: str,
     needle: str,
 ) -> None:
-    """A row failing one contract check is quarantined naming the defect class, column, line and text;
-    the valid rows of the same file still load."""
+    """A row failing one contract check is quarantined naming the defect class, column and line, never
+    the value (reasons are published); raw_line keeps the record's text; the valid rows still load."""
     bad_row = lz.line(**changes)
     _load(lz, db, rejected, _with_lines(lz, bad_row))
     q = query("SELECT line_number, column_name, reason, raw_line FROM raw.quarantine")
     assert len(q) == 1
     line, col, reason, raw_line = q[0]
     assert (line, col) == (5, column)
-    assert reason.startswith(f"{defect}: ") and needle in reason
+    assert reason.startswith(f"{defect}: {column} ") and (needle == column or needle not in reason)
     assert raw_line == bad_row.rstrip("\n")
     assert query("SELECT count(*) FROM raw.billing__invoice_lines") == [(3,)]
 
@@ -73,7 +73,7 @@ def test_unknown_account_is_quarantined(lz: LandingBuilder, db: Path, rejected: 
     )
     _load(lz, db, rejected, files)
     assert query("SELECT line_number, reason FROM raw.quarantine") == [
-        (4, "unknown_account: account_id='NOPE' not found in crm.accounts")
+        (4, "unknown_account: account_id not found in crm.accounts")
     ]
 
 
@@ -92,7 +92,8 @@ def test_conflicting_duplicate_key_quarantines_every_copy(
     _load(lz, db, rejected, _with_lines(lz, lz.line(invoice_line_id="L1", amount="999.00")))
     q = query("SELECT line_number, reason FROM raw.quarantine ORDER BY 1")
     assert [line for line, _ in q] == [2, 5]
-    assert all(r.startswith("duplicate_key_conflict: invoice_line_id=L1") for _, r in q)
+    assert all(r == "duplicate_key_conflict: invoice_line_id appears 2 times with different values "
+               "(first at line 2)" for _, r in q)
     assert query("SELECT count(*) FROM raw.billing__invoice_lines WHERE invoice_line_id = 'L1'") == [(0,)]
 
 
@@ -104,7 +105,7 @@ def test_identical_duplicate_keeps_one(lz: LandingBuilder, db: Path, rejected: P
     )
     _load(lz, db, rejected, files)
     assert query("SELECT line_number, reason FROM raw.quarantine") == [
-        (4, "duplicate: invoice_line_id=L1 repeats line 2")
+        (4, "duplicate: invoice_line_id repeats line 2")
     ]
     assert query("SELECT _line_number FROM raw.billing__invoice_lines WHERE invoice_line_id = 'L1'") == [(2,)]
     assert query(
@@ -151,6 +152,6 @@ def test_enum_and_boolean_checks(lz: LandingBuilder, db: Path, rejected: Path, q
     lz.write_day("crm", lz.DAY1, {"accounts.csv": lz.csv_text(accounts)})
     load_landing(lz.root, db, run_id="r1", rejected_dir=rejected, sources=["crm"])
     reasons = [r for (r,) in query("SELECT reason FROM raw.quarantine ORDER BY line_number")]
-    assert reasons[0].startswith("bad_enum: customer_type='vip'")
-    assert reasons[1].startswith("bad_boolean: is_reference_customer='yes'")
+    assert reasons == ["bad_enum: customer_type is not one of economic/important/group/strategic",
+                       "bad_boolean: is_reference_customer is not true/false"]
     assert query("SELECT account_id, is_reference_customer FROM raw.crm__accounts") == [("A1", True)]
