@@ -1,9 +1,12 @@
-"""The catalogue of gate checks: what each one asserts, on which relation, as SQL pushed down to DuckDB.
+"""The Great Expectations half of the gate: what dbt cannot see (docs/quality-and-tiers.md, "Where a
+check goes").
 
-Every check is one GX expectation on one batch (a table asset). Row checks are
-`UnexpectedRowsExpectation`s whose query returns one row per violation with a human-readable `detail`;
-range checks are `ExpectColumnValuesToBeBetween`. Thresholds come from config/quality.yml and are
-substituted into the SQL as numbers (`$name`).
+dbt tests hold the invariants of a model (keys, grain, relationships, accepted values, ranges, formulas);
+the checks here hold what no model owns: the loads themselves (raw.load_manifest: freshness, rejected
+files, quarantine share, volume against earlier days) and the reconciliation of what was loaded with
+what staging kept. Every check is one GX expectation on one batch (a table asset): an
+`UnexpectedRowsExpectation` whose query returns one row per violation with a human-readable `detail`.
+Thresholds come from config/quality.yml and are substituted into the SQL as numbers (`$name`).
 """
 
 from __future__ import annotations
@@ -11,11 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from string import Template
-from typing import Any, Literal
+from typing import Any
 
 from ingest.contract import ENTITIES
-
-CheckKind = Literal["rows", "between"]
 
 
 @dataclass(frozen=True)
@@ -23,18 +24,14 @@ class Check:
     """One expectation of the gate.
 
     `key` names the entry in config/quality.yml (severity, thresholds); `name` is unique per check
-    (key plus the relation for checks repeated per table). `query` is a SQL template for `rows`
-    checks; `column`/`min_value`/`max_value` describe a `between` check.
+    (key plus the relation for checks repeated per table). `query` is the SQL template of the rows that
+    violate the check.
     """
 
     key: str
     suite: str
     table: str
-    kind: CheckKind
-    query: str = ""
-    column: str = ""
-    min_value: float | None = None
-    max_value: float | None = None
+    query: str
     #: other relations the query reads; a missing one fails the check without running GX
     reads: tuple[str, ...] = ()
     #: skip (pass, noting why) instead of failing when `table` does not exist yet
@@ -44,8 +41,6 @@ class Check:
 
     @property
     def name(self) -> str:
-        if self.kind == "between":
-            return f"{self.key}[{self.column}]"
         return f"{self.key}[{self.table}]" if self.per_table else self.key
 
     def relations(self) -> tuple[str, ...]:
@@ -75,7 +70,7 @@ def _sql_literal(value: Any) -> str:
 
 # ---------------------------------------------------------------- raw loads (raw.load_manifest)
 FRESHNESS = Check(
-    key="raw.freshness", suite="raw", table="raw.load_manifest", kind="rows",
+    key="raw.freshness", suite="raw", table="raw.load_manifest",
     query="""
 WITH landed AS (SELECT max(extract_day) AS latest_landed FROM batch_rows),
      loaded AS (SELECT source, max(extract_day) AS latest_loaded FROM batch_rows
@@ -91,7 +86,7 @@ WHERE d.latest_loaded IS NULL OR date_diff('day', d.latest_loaded, l.latest_land
 )
 
 REJECTED_FILES = Check(
-    key="raw.rejected_files", suite="raw", table="raw.load_manifest", kind="rows",
+    key="raw.rejected_files", suite="raw", table="raw.load_manifest",
     query="""
 SELECT m.file_path,
        m.file_path || ' was rejected: ' || coalesce(m.message, '(no message)') AS detail
@@ -105,7 +100,7 @@ WHERE m.status = 'rejected'
 )
 
 VOLUME = Check(
-    key="raw.volume", suite="raw", table="raw.load_manifest", kind="rows",
+    key="raw.volume", suite="raw", table="raw.load_manifest",
     query="""
 WITH daily AS (SELECT source, entity, extract_day, sum(rows_read) AS n FROM batch_rows
                WHERE status = 'loaded' GROUP BY source, entity, extract_day),
@@ -129,7 +124,7 @@ WHERE history_days >= $min_history_days AND trailing_avg >= $min_rows
 )
 
 QUARANTINE_SHARE = Check(
-    key="raw.quarantine_share", suite="raw", table="raw.load_manifest", kind="rows",
+    key="raw.quarantine_share", suite="raw", table="raw.load_manifest",
     query="""
 SELECT m.file_path,
        m.source || '.' || m.entity || ' ' || printf('%.1f', 100.0 * m.rows_quarantined / m.rows_read)
@@ -144,128 +139,27 @@ WHERE m.status = 'loaded' AND m.rows_read >= $min_rows
 )
 
 
-def _keys_unique(source: str, entity: str, key: tuple[str, ...]) -> Check:
+# ---------------------------------------------------------------- raw against staging
+def _raw_keys_in_staging(source: str, entity: str, key: tuple[str, ...]) -> Check:
+    """Every distinct contract key loaded into raw.<source>__<entity> (all versions) is exactly one row of
+    its staging model: nothing loaded is lost or doubled on the way into the warehouse."""
     cols = ", ".join(key)
-    shown = " || ', ' || ".join(f"coalesce(CAST({c} AS VARCHAR), 'NULL')" for c in key)
-    table = f"staging.stg_{source}__{entity}"
+    raw, staging = f"raw.{source}__{entity}", f"staging.stg_{source}__{entity}"
     return Check(
-        key="staging.keys_unique", suite="staging", table=table, kind="rows", per_table=True,
+        key="reconcile.raw_keys_in_staging", suite="reconcile", table=raw, per_table=True,
+        reads=(staging,),
         query=f"""
-SELECT {cols}, count(*) AS n,
-       '{table} key ({cols}) = (' || {shown} || ') occurs ' || CAST(count(*) AS VARCHAR) || ' times' AS detail
-FROM batch_rows GROUP BY {cols} HAVING count(*) > 1
+WITH loaded AS (SELECT count(*) AS n FROM (SELECT DISTINCT {cols} FROM batch_rows) AS k),
+     kept AS (SELECT count(*) AS n FROM {staging})
+SELECT loaded.n AS raw_keys, kept.n AS staging_rows,
+       '{raw} holds ' || CAST(loaded.n AS VARCHAR) || ' distinct keys ({cols}) but {staging} has '
+         || CAST(kept.n AS VARCHAR) || ' rows' AS detail
+FROM loaded, kept
+WHERE loaded.n <> kept.n
 """,
     )
 
 
-KEYS_UNIQUE = tuple(_keys_unique(e.source, e.name, e.key) for e in ENTITIES)
+RAW_KEYS_IN_STAGING = tuple(_raw_keys_in_staging(e.source, e.name, e.key) for e in ENTITIES)
 
-# ---------------------------------------------------------------- marts
-FCT = "marts.fct_account_revenue_monthly"
-CONCENTRATION = "marts.mart_revenue_concentration_monthly"
-TIER_SCORES = "marts.mart_account_tier_scores"
-DIM_ACCOUNT = "marts.dim_account"
-
-REVENUE_RECONCILES = Check(
-    key="marts.revenue_reconciles", suite="marts", table=FCT, kind="rows",
-    query="""
-WITH f AS (SELECT coalesce(sum(revenue), 0) AS total, max(revenue_month) AS last_month FROM batch_rows),
-     spine_start AS (SELECT account_id, min($month_column) AS first_month FROM $reference
-                     WHERE $amount_column > 0 GROUP BY account_id),
-     r AS (SELECT coalesce(sum(x.$amount_column), 0) AS total
-           FROM $reference AS x JOIN spine_start AS s USING (account_id)
-           WHERE x.$month_column >= s.first_month AND x.$month_column <= (SELECT last_month FROM f))
-SELECT f.total AS mart_total, r.total AS reference_total,
-       'fct_account_revenue_monthly total ' || printf('%.2f', f.total) || ' differs from '
-         || '$reference.$amount_column ' || printf('%.2f', r.total) || ' by '
-         || printf('%.2f', f.total - r.total) || ' (tolerance $tolerance)' AS detail
-FROM f, r
-WHERE abs(f.total - r.total) > $tolerance
-""",
-)
-
-#: revenue the fact table cannot hold by definition (its spine starts at the first month with revenue > 0):
-#: e.g. a credit note booked before an account's first positive month. Reported, so nothing is lost silently.
-REVENUE_OUTSIDE_SPINE = Check(
-    key="marts.revenue_outside_spine", suite="marts", table=FCT, kind="rows",
-    query="""
-WITH spine_start AS (SELECT account_id, min($month_column) AS first_month FROM $reference
-                     WHERE $amount_column > 0 GROUP BY account_id)
-SELECT x.account_id, x.$month_column AS revenue_month, x.$amount_column AS revenue,
-       'account ' || x.account_id || ' has ' || printf('%.2f', x.$amount_column) || ' recognised in '
-         || strftime(x.$month_column, '%Y-%m') || ', before its first month with revenue > 0 '
-         || coalesce(strftime(s.first_month, '%Y-%m'), '(none)')
-         || ': not in fct_account_revenue_monthly by definition' AS detail
-FROM $reference AS x LEFT JOIN spine_start AS s USING (account_id)
-WHERE (s.first_month IS NULL OR x.$month_column < s.first_month) AND abs(x.$amount_column) >= 0.005
-""",
-)
-
-SHARE_BOUNDS = tuple(
-    Check(key="marts.share_bounds", suite="marts", table=CONCENTRATION, kind="between", column=col,
-          min_value=0.0, max_value=1.0)
-    for col in ("top_20pct_share", "top_10_share", "gini")
-)
-HHI_BOUNDS = Check(key="marts.hhi_bounds", suite="marts", table=CONCENTRATION, kind="between", column="hhi",
-                   min_value=0.0, max_value=10000.0)
-TIER_SCORE_BOUNDS = Check(key="marts.tier_score_bounds", suite="marts", table=TIER_SCORES, kind="between",
-                          column="score", min_value=0.0, max_value=100.0)
-
-TIER_SCORE_COVERAGE = Check(
-    key="marts.tier_score_coverage", suite="marts", table=TIER_SCORES, kind="rows", reads=(FCT, DIM_ACCOUNT),
-    query=f"""
-WITH last AS (SELECT max(revenue_month) AS m FROM {FCT}),
-     active AS (SELECT d.group_id FROM {FCT} f JOIN {DIM_ACCOUNT} d USING (account_id), last
-                WHERE f.revenue_month > last.m - INTERVAL ($active_months) MONTH
-                GROUP BY d.group_id HAVING sum(f.revenue) > 0)
-SELECT a.group_id,
-       'group ' || a.group_id || ' has revenue in the last $active_months months but no tier score' AS detail
-FROM active a
-WHERE NOT EXISTS (SELECT 1 FROM batch_rows s WHERE s.account_id = a.group_id AND s.score IS NOT NULL)
-""",
-)
-
-ONE_TIER_PER_ACCOUNT = Check(
-    key="marts.one_tier_per_account", suite="marts", table=DIM_ACCOUNT, kind="rows", reads=(TIER_SCORES,),
-    query=f"""
-SELECT account_id, 'dim_account has ' || CAST(count(*) AS VARCHAR) || ' rows (tiers) for account '
-         || account_id AS detail
-FROM batch_rows GROUP BY account_id HAVING count(*) > 1
-UNION ALL
-SELECT account_id, 'mart_account_tier_scores has ' || CAST(count(*) AS VARCHAR) || ' proposed tiers for '
-         || account_id AS detail
-FROM {TIER_SCORES} GROUP BY account_id HAVING count(*) > 1
-""",
-)
-
-ONE_CURRENT_TIER = Check(
-    key="tiers.one_current_tier", suite="marts", table="tiers.account_tier_history", kind="rows", optional=True,
-    query="""
-SELECT account_id, 'account ' || account_id || ' has ' || CAST(count(*) AS VARCHAR)
-         || ' current tiers in tiers.account_tier_history' AS detail
-FROM batch_rows WHERE valid_to IS NULL GROUP BY account_id HAVING count(*) > 1
-""",
-)
-
-MONTH_SPINE = Check(
-    key="marts.month_spine_complete", suite="marts", table=FCT, kind="rows",
-    query="""
-WITH as_of AS (SELECT max(revenue_month) AS m FROM batch_rows),
-     per AS (SELECT account_id, min(revenue_month) AS first_m, max(revenue_month) AS last_m,
-                    count(DISTINCT revenue_month) AS months, count(*) AS n
-             FROM batch_rows GROUP BY account_id)
-SELECT account_id,
-       'account ' || account_id || ': ' || CAST(months AS VARCHAR) || ' months (' || CAST(n AS VARCHAR)
-         || ' rows) from ' || strftime(first_m, '%Y-%m') || ' to ' || strftime(last_m, '%Y-%m')
-         || ', expected ' || CAST(date_diff('month', first_m, as_of.m) + 1 AS VARCHAR)
-         || ' through the as-of month ' || strftime(as_of.m, '%Y-%m') AS detail
-FROM per, as_of
-WHERE months <> n OR last_m <> as_of.m OR months <> date_diff('month', first_m, last_m) + 1
-""",
-)
-
-ALL_CHECKS: tuple[Check, ...] = (
-    FRESHNESS, REJECTED_FILES, VOLUME, QUARANTINE_SHARE, *KEYS_UNIQUE,
-    REVENUE_RECONCILES, REVENUE_OUTSIDE_SPINE, *SHARE_BOUNDS, HHI_BOUNDS, TIER_SCORE_BOUNDS, TIER_SCORE_COVERAGE,
-    ONE_TIER_PER_ACCOUNT, ONE_CURRENT_TIER, MONTH_SPINE,
-)
+ALL_CHECKS: tuple[Check, ...] = (FRESHNESS, REJECTED_FILES, VOLUME, QUARANTINE_SHARE, *RAW_KEYS_IN_STAGING)

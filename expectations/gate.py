@@ -1,37 +1,44 @@
 """The quality gate: `run_gate` is what `kam_warehouse.pipeline.step_quality_gate` calls.
 
-Order: (1) make sure ops.dq_results exists and list the relations present, (2) evaluate every enabled
-check with GX on a read-only connection, building the Data Docs, (3) record one row per check in
-ops.dq_results. A check whose relation is missing fails (unless it is marked optional) without GX.
+One verdict from both homes of a check (docs/quality-and-tiers.md, "Where a check goes"):
+(1) make sure ops.dq_results exists and list the relations present, (2) evaluate every enabled GX check
+(expectations/checks.py) in one GX checkpoint on a read-only connection, building the Data Docs,
+(3) read the dbt build's test results (expectations/dbt_results.py), (4) record one row per check in
+ops.dq_results with its home. A GX check whose relation is missing fails (unless it is marked optional)
+without GX; GX is not imported at all when no GX check is enabled.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
 from expectations.checks import ALL_CHECKS, Check
+from expectations.dbt_results import DBT_KEYS, dbt_verdicts
 from expectations.gx_runner import Evaluation, PlannedCheck, evaluate
-from expectations.quality_config import CheckConfig, load_quality_config
+from expectations.quality_config import QUALITY_FILE, CheckConfig, load_quality_config
 from expectations.results import CheckResult, GateResult, ensure_dq_results, write_results
-from kam_warehouse.errors import ConfigError
+from kam_warehouse.core.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
 
 def run_gate(db_path: Path, *, run_id: str, config_dir: Path, data_docs_dir: Path,
-             checks: tuple[Check, ...] = ALL_CHECKS) -> GateResult:
-    """Run every enabled check against `db_path`; record ops.dq_results and Data Docs; never raises on
-    a failed check (the caller decides from `GateResult.passed`)."""
-    config = load_quality_config(config_dir, {c.key for c in checks})
+             dbt_target_dir: Path | None = None, checks: tuple[Check, ...] = ALL_CHECKS) -> GateResult:
+    """Run every enabled check against `db_path` and judge the dbt results in `dbt_target_dir` (the
+    `--target-path` of the dbt build); record ops.dq_results and Data Docs. Never raises on a failed
+    check (the caller decides from `GateResult.passed`)."""
+    config = load_quality_config(config_dir, {c.key for c in (*ALL_CHECKS, *checks)} | DBT_KEYS)
     enabled = [c for c in checks if config[c.key].severity != "off"]
     planned: list[PlannedCheck] = []
     early: dict[str, Evaluation] = {}
     with duckdb.connect(str(db_path)) as con:
         ensure_dq_results(con)
         present = _relations(con)
+        latest_load = _latest_load(con, present)
         for check in enabled:
             missing = [r for r in check.relations() if r not in present]
             if missing and check.optional and check.table in missing:
@@ -49,9 +56,9 @@ def run_gate(db_path: Path, *, run_id: str, config_dir: Path, data_docs_dir: Pat
     gate = GateResult([
         CheckResult(name=c.name, suite=c.suite, table=c.table, severity=config[c.key].severity,
                     success=evaluated[c.name].success, observed_value=evaluated[c.name].observed_value,
-                    violations=evaluated[c.name].violations)
+                    violations=evaluated[c.name].violations, home="gx")
         for c in enabled
-    ])
+    ] + dbt_verdicts(dbt_target_dir, latest_load, config))
     with duckdb.connect(str(db_path)) as con:
         write_results(con, run_id, gate.results)
     log.info(gate.summary())
@@ -65,22 +72,26 @@ def _relations(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {r[0] for r in rows}
 
 
+def _latest_load(con: duckdb.DuckDBPyConnection, present: set[str]) -> datetime | None:
+    """When the latest file was loaded (UTC): dbt results older than that did not see today's data."""
+    if "raw.load_manifest" not in present:
+        return None
+    row = con.execute("SELECT max(loaded_at) FROM raw.load_manifest WHERE status = 'loaded'").fetchone()
+    return row[0] if row else None
+
+
 def _binding_error(con: duckdb.DuckDBPyConnection, check: Check, sql: str) -> str | None:
     """Bind a check's query before GX runs it: GX does not roll back after a failing query, which would
-    abort the transaction every later check runs in. Returns the error (e.g. a column dbt renamed)."""
-    probe = sql.replace("{batch}", check.table) if check.kind == "rows" else (
-        f"SELECT {check.column} FROM {check.table} LIMIT 0")
+    abort the transaction every later check runs in. Returns the error (e.g. a column renamed)."""
     try:
-        con.execute("EXPLAIN " + probe)
+        con.execute("EXPLAIN " + sql.replace("{batch}", check.table))
     except duckdb.Error as exc:
         return str(exc).splitlines()[0]
     return None
 
 
 def _sql(check: Check, config: CheckConfig, config_dir: Path) -> str:
-    if check.kind != "rows":
-        return ""
     try:
         return check.sql(config.params)
     except (KeyError, ValueError) as exc:
-        raise ConfigError(f"{config_dir / 'quality.yml'}: check '{check.key}' threshold problem: {exc}") from exc
+        raise ConfigError(f"{config_dir / QUALITY_FILE}: checks.{check.key}: threshold problem: {exc}") from exc

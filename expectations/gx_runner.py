@@ -26,7 +26,7 @@ SITE = "kam_gate"
 @dataclass(frozen=True)
 class PlannedCheck:
     check: Check
-    sql: str  # substituted query for `rows` checks, "" for `between`
+    sql: str  # the check's query, thresholds substituted
 
 
 @dataclass(frozen=True)
@@ -118,11 +118,8 @@ def _validation_definition(gx: Any, context: Any, datasource: Any, table: str, c
 
 def _expectation(gx: Any, p: PlannedCheck) -> Any:
     meta = {"check": p.check.name, "config_key": p.check.key}
-    if p.check.kind == "rows":
-        return gx.expectations.UnexpectedRowsExpectation(
-            unexpected_rows_query=p.sql, description=f"{p.check.name}: no violating rows", meta=meta)
-    return gx.expectations.ExpectColumnValuesToBeBetween(
-        column=p.check.column, min_value=p.check.min_value, max_value=p.check.max_value, meta=meta)
+    return gx.expectations.UnexpectedRowsExpectation(
+        unexpected_rows_query=p.sql, description=f"{p.check.name}: no violating rows", meta=meta)
 
 
 def _evaluation(er: Any) -> Evaluation:
@@ -131,13 +128,5 @@ def _evaluation(er: Any) -> Evaluation:
         message = str(info.get("exception_message", "unknown error")).splitlines()[0][:300]
         return Evaluation(False, "error", (f"query failed: {message}",))
     result = er.result or {}
-    if er.expectation_config.type == "unexpected_rows_expectation":
-        rows = (result.get("details") or {}).get("unexpected_rows") or []
-        return Evaluation(bool(er.success), str(result.get("observed_value")),
-                          tuple(str(r.get("detail", r)) for r in rows))
-    count = result.get("unexpected_count", 0)
-    kwargs = er.expectation_config.kwargs
-    sample = ", ".join(str(v) for v in (result.get("partial_unexpected_list") or [])[:5])
-    violation = (f"{kwargs['column']}: {count} value(s) outside [{kwargs['min_value']:g}, {kwargs['max_value']:g}]"
-                 f" e.g. {sample}")
-    return Evaluation(bool(er.success), str(count), () if er.success else (violation,))
+    rows = (result.get("details") or {}).get("unexpected_rows") or []
+    return Evaluation(bool(er.success), str(result.get("observed_value")), tuple(str(r.get("detail", r)) for r in rows))

@@ -8,20 +8,42 @@ from typing import Literal
 
 import duckdb
 
+from kam_warehouse.core.comments import comment_table
+
 Outcome = Literal["passed", "warned", "blocked"]
 
 DQ_RESULTS_DDL = """
 CREATE TABLE IF NOT EXISTS ops.dq_results (
     run_id         VARCHAR   NOT NULL,
-    suite          VARCHAR   NOT NULL,  -- raw | staging | marts
-    expectation    VARCHAR   NOT NULL,  -- check name, e.g. raw.quarantine_share
-    severity       VARCHAR   NOT NULL,  -- block | warn
+    suite          VARCHAR   NOT NULL,
+    expectation    VARCHAR   NOT NULL,
+    severity       VARCHAR   NOT NULL,
     success        BOOLEAN   NOT NULL,
-    observed_value VARCHAR,             -- number of violating rows / values, or 'missing'
-    details        VARCHAR,             -- what failed, one violation per line
-    checked_at     TIMESTAMP NOT NULL
+    observed_value VARCHAR,
+    details        VARCHAR,
+    checked_at     TIMESTAMP NOT NULL,
+    home           VARCHAR,
+    relation       VARCHAR
 )
 """
+#: columns added after the first release: a warehouse created before gets them on the next gate run
+ADDED_COLUMNS: tuple[tuple[str, str], ...] = (("home", "VARCHAR"), ("relation", "VARCHAR"))
+DQ_RESULTS_DOC = ("Quality gate verdicts: one row per run and check, from both homes of a check (dbt tests "
+                  "of the build, Great Expectations checks of the loads). See docs/quality-and-tiers.md.")
+DQ_RESULTS_COLUMNS: dict[str, str] = {
+    "run_id": "Pipeline run the verdict belongs to (ops.pipeline_runs.run_id).",
+    "suite": "Group of the check: raw (GX on the loads), reconcile (GX, raw against staging) or dbt.",
+    "expectation": "Check name: a config/quality.yml key (e.g. raw.quarantine_share, per table in brackets) "
+                   "or dbt.<test name> for a dbt data test / unit test.",
+    "severity": "block (a failure holds tiers and publish back) or warn (recorded, the run goes on).",
+    "success": "true when the check held on this run's data.",
+    "observed_value": "What was measured: violating rows or values, dbt status, or missing / error / skipped.",
+    "details": "What failed, one violation per line (null when the check passed).",
+    "checked_at": "When the gate recorded the verdict (UTC).",
+    "home": "Where the check lives: dbt (a test in dbt_project) or gx (expectations/checks.py).",
+    "relation": "The table the check is about (schema.name), or the dbt target folder for dbt.results.",
+}
+COLUMNS = tuple(DQ_RESULTS_COLUMNS)
 
 #: violations listed per failed check in GateResult.failed_* (all are in ops.dq_results.details)
 MAX_LISTED = 5
@@ -36,6 +58,8 @@ class CheckResult:
     success: bool
     observed_value: str | None
     violations: tuple[str, ...] = ()
+    #: where the check lives: "dbt" (a dbt test) or "gx" (expectations/checks.py)
+    home: str = "gx"
 
     def failure_lines(self) -> list[str]:
         """Human-readable failures, each starting with the check name."""
@@ -83,6 +107,9 @@ class GateResult:
 def ensure_dq_results(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS ops")
     con.execute(DQ_RESULTS_DDL)
+    for column, kind in ADDED_COLUMNS:
+        con.execute(f"ALTER TABLE ops.dq_results ADD COLUMN IF NOT EXISTS {column} {kind}")
+    comment_table(con, "ops.dq_results", DQ_RESULTS_DOC, DQ_RESULTS_COLUMNS)
 
 
 def write_results(con: duckdb.DuckDBPyConnection, run_id: str, results: list[CheckResult]) -> None:
@@ -92,8 +119,9 @@ def write_results(con: duckdb.DuckDBPyConnection, run_id: str, results: list[Che
     con.execute("BEGIN")
     con.execute("DELETE FROM ops.dq_results WHERE run_id = ?", [run_id])
     con.executemany(
-        "INSERT INTO ops.dq_results VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [[run_id, r.suite, r.name, r.severity, r.success, r.observed_value, "\n".join(r.violations) or None, now]
+        f"INSERT INTO ops.dq_results ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+        [[run_id, r.suite, r.name, r.severity, r.success, r.observed_value, "\n".join(r.violations) or None, now,
+          r.home, r.table or None]
          for r in results],
     )
     con.execute("COMMIT")

@@ -3,13 +3,10 @@ failed, where (file, row, column, check) and what to do."""
 
 from __future__ import annotations
 
-
-class KamError(Exception):
-    """Base of every expected pipeline failure; `kam` prints it as one paragraph and exits non-zero."""
-
-
-class ConfigError(KamError):
-    """A configuration file is missing or invalid."""
+# the base error and the configuration error live in the core package (ingest and expectations import
+# them from there); re-exported here for the pipeline's modules
+from kam_warehouse.core.errors import ConfigError as ConfigError
+from kam_warehouse.core.errors import KamError
 
 
 class WarehouseLocked(KamError):

@@ -1,9 +1,12 @@
-"""A small, internally consistent build warehouse for the gate tests (every check passes on it)."""
+"""A small, internally consistent build warehouse for the gate tests (every check passes on it), and the
+dbt artifacts (run_results.json + manifest.json) of a build that ran on it."""
 
 from __future__ import annotations
 
+import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -12,41 +15,37 @@ import pytest
 from ingest.contract import ENTITIES
 from ingest.schema import ensure_raw_schema
 from kam_warehouse.settings import REPO_ROOT
-from kam_warehouse.tiers.state import ensure_tier_state
 
-GOOD_SQL = """
+#: ten extract days of two entities, each file loaded at 01:00 of its day
+MANIFEST_SQL = """
 INSERT INTO raw.load_manifest
 SELECT src || '/' || d::VARCHAR || '/' || ent || '.csv', src, ent, d::DATE, 100, 'sha', 0, 'utf-8',
        100, 100, 0, NULL, src || ':' || d::VARCHAR, 'loaded', NULL, d::TIMESTAMP + INTERVAL 1 HOUR
 FROM (VALUES ('billing', 'invoice_lines'), ('crm', 'accounts')) s(src, ent),
-     generate_series(DATE '2025-03-01', DATE '2025-03-10', INTERVAL 1 DAY) g(d);
-
-CREATE SCHEMA staging; CREATE SCHEMA intermediate; CREATE SCHEMA marts;
-
-CREATE TABLE marts.dim_account AS
-SELECT * FROM (VALUES ('A1', 'A1'), ('A2', 'A1'), ('B1', 'B1')) t(account_id, group_id);
-
-CREATE TABLE marts.fct_account_revenue_monthly AS
-SELECT a.account_id, m::DATE AS revenue_month, 100.0::DOUBLE AS revenue
-FROM (VALUES ('A1'), ('A2'), ('B1')) a(account_id),
-     generate_series(DATE '2025-01-01', DATE '2025-03-01', INTERVAL 1 MONTH) g(m);
-
-CREATE TABLE intermediate.int_account_revenue_monthly AS SELECT * FROM marts.fct_account_revenue_monthly;
-
-CREATE TABLE marts.mart_revenue_concentration_monthly AS
-SELECT DATE '2025-03-01' AS revenue_month, 'account' AS level, 'month' AS "window", 3 AS active_count,
-       300.0 AS total_revenue, 0.33::DOUBLE AS top_20pct_share, 1.0::DOUBLE AS top_10_share, 3 AS count_for_80pct,
-       3333.3::DOUBLE AS hhi, 0.0::DOUBLE AS gini;
-
-CREATE TABLE marts.mart_account_tier_scores AS
-SELECT * FROM (VALUES ('A1', 80.0::DOUBLE), ('B1', 40.0::DOUBLE)) t(account_id, score);
+     generate_series(DATE '2025-03-01', DATE '2025-03-10', INTERVAL 1 DAY) g(d)
 """
+#: after the latest load_manifest.loaded_at above
+BUILD_FINISHED = datetime(2025, 3, 10, 2, 0)
+
+#: (test name, dbt status, failures, tested model) of the default dbt build: every test passed
+PASSING_TESTS: tuple[tuple[str, str, int, str], ...] = (
+    ("unique_dim_account_account_id", "pass", 0, "dim_account"),
+    ("accepted_values_stg_crm__activities_activity_type", "pass", 0, "stg_crm__activities"),
+    ("movement_classification_including_reactivation", "pass", 0, "fct_account_revenue_monthly"),
+)
 
 
-def _stg_tables(con: duckdb.DuckDBPyConnection) -> None:
+def _raw_and_staging(con: duckdb.DuckDBPyConnection) -> None:
+    """Three keys per entity in raw (the first sent twice, as two versions) and staging (one row each)."""
+    con.execute("CREATE SCHEMA staging")
     for e in ENTITIES:
-        cols = ", ".join(f"'{e.name}-' || i::VARCHAR AS {k}" for k in e.key)
-        con.execute(f"CREATE TABLE staging.stg_{e.source}__{e.name} AS SELECT {cols} FROM range(3) r(i)")
+        types = {c.name: c.duckdb_type for c in e.columns}
+        cols = ", ".join(e.key)
+        values = ", ".join(
+            f"CAST(DATE '2025-01-01' + CAST(i AS INTEGER) AS {types[k]}) AS {k}" if types[k] == "DATE"
+            else f"CAST('{e.name}-' || i::VARCHAR AS {types[k]}) AS {k}" for k in e.key)
+        con.execute(f"INSERT INTO {e.raw_table} ({cols}) SELECT {values} FROM (VALUES (0), (0), (1), (2)) r(i)")
+        con.execute(f"CREATE TABLE staging.stg_{e.source}__{e.name} AS SELECT DISTINCT {cols} FROM {e.raw_table}")
 
 
 @pytest.fixture
@@ -62,9 +61,8 @@ def good_db(tmp_path: Path) -> Path:
     db = tmp_path / "build.duckdb"
     with duckdb.connect(str(db)) as con:
         ensure_raw_schema(con)
-        con.execute(GOOD_SQL)
-        _stg_tables(con)
-        ensure_tier_state(con)
+        con.execute(MANIFEST_SQL)
+        _raw_and_staging(con)
     return db
 
 
@@ -76,3 +74,48 @@ def mutate(good_db: Path) -> Callable[[str], Path]:
         return good_db
 
     return apply
+
+
+def write_dbt_target(target: Path, tests: Sequence[tuple[str, str, int, str]] = PASSING_TESTS, *,
+                     which: str = "build", generated_at: datetime = BUILD_FINISHED) -> Path:
+    """run_results.json + manifest.json as dbt 1.11 writes them, for `tests` on models of schema marts /
+    staging (a name ending in `_reactivation` is a unit test, the others generic data tests)."""
+    target.mkdir(parents=True, exist_ok=True)
+    nodes: dict[str, dict[str, object]] = {}
+    unit_tests: dict[str, dict[str, object]] = {}
+    results = []
+    for name, status, failures, model in tests:
+        model_id = f"model.kam_warehouse.{model}"
+        nodes[model_id] = {"resource_type": "model", "name": model, "alias": model,
+                           "schema": "staging" if model.startswith("stg_") else "marts"}
+        if name.endswith("_reactivation"):
+            uid = f"unit_test.kam_warehouse.{model}.{name}"
+            unit_tests[uid] = {"resource_type": "unit_test", "name": name, "model": model,
+                               "package_name": "kam_warehouse", "depends_on": {"nodes": [model_id]}}
+        else:
+            uid = f"test.kam_warehouse.{name}.0a1b2c3d4e"
+            nodes[uid] = {"resource_type": "test", "name": name, "attached_node": model_id,
+                          "depends_on": {"nodes": [model_id]}}
+        results.append({"unique_id": uid, "status": status, "failures": failures,
+                        "message": None if status == "pass" else f"Got {failures} results, configured to fail if != 0"})
+    stamp = generated_at.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z")
+    (target / "run_results.json").write_text(json.dumps({
+        "metadata": {"dbt_version": "1.11.16", "generated_at": stamp, "invocation_id": "x"},
+        "args": {"which": which, "select": []}, "results": results}))
+    (target / "manifest.json").write_text(json.dumps({"nodes": nodes, "unit_tests": unit_tests, "parent_map": {}}))
+    return target
+
+
+@pytest.fixture
+def make_dbt_target(tmp_path: Path) -> Callable[..., Path]:
+    """Writes the dbt target folder of a build (arguments of write_dbt_target); returns the folder."""
+    def make(tests: Sequence[tuple[str, str, int, str]] = PASSING_TESTS, **kwargs: object) -> Path:
+        return write_dbt_target(tmp_path / "dbt_target", tests, **kwargs)  # type: ignore[arg-type]
+
+    return make
+
+
+@pytest.fixture
+def dbt_target(make_dbt_target: Callable[..., Path]) -> Path:
+    """The dbt target folder of a build in which every test passed."""
+    return make_dbt_target()

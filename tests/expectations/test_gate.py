@@ -1,15 +1,20 @@
-"""The quality gate on hand-built warehouses: each check passes on good data and fails, by name, on bad."""
+"""The quality gate on hand-built warehouses and dbt artifacts: one verdict from the GX checks (each passes
+on good data and fails, by name, on bad) and the dbt build's tests, recorded with each check's home."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import pytest
 import yaml
 
+from expectations.checks import ALL_CHECKS
 from expectations.gate import run_gate
+from expectations.results import DQ_RESULTS_COLUMNS, GateResult
+from kam_warehouse.core.errors import ConfigError
 
 BAD_DATA: dict[str, tuple[str, str]] = {
     # check name -> (SQL that breaks it, text expected in the failure line)
@@ -28,117 +33,208 @@ BAD_DATA: dict[str, tuple[str, str]] = {
         "DELETE FROM raw.load_manifest WHERE source = 'crm' AND extract_day > DATE '2025-03-05'",
         "raw.freshness crm: latest loaded extract day 2025-03-05",
     ),
-    "staging.keys_unique[staging.stg_billing__invoices]": (
-        "INSERT INTO staging.stg_billing__invoices VALUES ('invoices-1')",
-        "(invoices-1) occurs 2 times",
+    "reconcile.raw_keys_in_staging[raw.billing__invoices]": (
+        "DELETE FROM staging.stg_billing__invoices WHERE invoice_id = 'invoices-2'",
+        "raw.billing__invoices holds 3 distinct keys (invoice_id) but staging.stg_billing__invoices has 2 rows",
     ),
-    "marts.revenue_reconciles": (
-        "UPDATE marts.fct_account_revenue_monthly SET revenue = 100.02 WHERE account_id = 'B1' "
-        "AND revenue_month = DATE '2025-02-01'",
-        "differs from intermediate.int_account_revenue_monthly.revenue 900.00 by 0.02",
-    ),
-    "marts.share_bounds[gini]": ("UPDATE marts.mart_revenue_concentration_monthly SET gini = 1.2", "gini: 1 value(s)"),
-    "marts.hhi_bounds[hhi]": ("UPDATE marts.mart_revenue_concentration_monthly SET hhi = 10001", "outside [0, 10000]"),
-    "marts.tier_score_bounds[score]": ("UPDATE marts.mart_account_tier_scores SET score = 101 "
-                                       "WHERE account_id = 'B1'", "score: 1 value(s)"),
-    "marts.tier_score_coverage": ("DELETE FROM marts.mart_account_tier_scores WHERE account_id = 'B1'",
-                                  "group B1 has revenue in the last 12 months but no tier score"),
-    "marts.one_tier_per_account": ("INSERT INTO marts.dim_account VALUES ('A2', 'A1')", "dim_account has 2 rows"),
-    "tiers.one_current_tier": (
-        "INSERT INTO tiers.account_tier_history VALUES ('A1', 'key', DATE '2025-01-01', NULL, 60, 'x', 'r', FALSE), "
-        "('A1', 'strategic', DATE '2025-02-01', NULL, 80, 'x', 'r', FALSE)",
-        "account A1 has 2 current tiers",
-    ),
-    "marts.month_spine_complete": (
-        "DELETE FROM marts.fct_account_revenue_monthly WHERE account_id = 'A2' AND revenue_month = DATE '2025-02-01'; "
-        "UPDATE intermediate.int_account_revenue_monthly SET revenue = 0 WHERE account_id = 'A2' "
-        "AND revenue_month = DATE '2025-02-01'",
-        "account A2: 2 months (2 rows) from 2025-01 to 2025-03, expected 3",
+    "reconcile.raw_keys_in_staging[raw.billing__fx_rates]": (
+        "INSERT INTO staging.stg_billing__fx_rates SELECT * FROM staging.stg_billing__fx_rates LIMIT 1",
+        "raw.billing__fx_rates holds 3 distinct keys (rate_date, currency) but staging.stg_billing__fx_rates has 4",
     ),
 }
 
 
-def test_good_data_passes_and_records_every_check(good_db: Path, config_dir: Path, tmp_path: Path) -> None:
-    """On consistent data every check passes, one ops.dq_results row per check, Data Docs are built."""
-    docs = tmp_path / "docs"
-    result = run_gate(good_db, run_id="r1", config_dir=config_dir, data_docs_dir=docs)
+def _gate(db: Path, config_dir: Path, tmp_path: Path, dbt_target: Path | None, run_id: str = "r", *,
+          gx: bool = True) -> GateResult:
+    """The gate; with gx=False only its dbt half (no GX check is run: the dbt tests stay fast)."""
+    return run_gate(db, run_id=run_id, config_dir=config_dir, data_docs_dir=tmp_path / "docs",
+                    dbt_target_dir=dbt_target, checks=ALL_CHECKS if gx else ())
+
+
+def _set(config_dir: Path, key: str, severity: str) -> None:
+    cfg = yaml.safe_load((config_dir / "quality.yml").read_text())
+    cfg["checks"][key]["severity"] = severity
+    (config_dir / "quality.yml").write_text(yaml.safe_dump(cfg))
+
+
+def test_good_data_passes_and_records_every_check_with_its_home(good_db: Path, config_dir: Path, tmp_path: Path,
+                                                                dbt_target: Path) -> None:
+    """On consistent data with a green dbt build every check passes: one ops.dq_results row per GX check,
+    per dbt test and for dbt.results, each with its home and relation; Data Docs are built."""
+    result = _gate(good_db, config_dir, tmp_path, dbt_target, "r1")
     assert result.outcome == "passed", result.summary()
     assert result.passed and not result.failed_blocking and not result.failed_warning
     with duckdb.connect(str(good_db), read_only=True) as con:
-        rows = con.execute("SELECT expectation, success, severity FROM ops.dq_results WHERE run_id = 'r1'").fetchall()
-    assert len(rows) == len(result.results) >= 20
-    assert all(success for _, success, _ in rows)
-    assert (docs / "index.html").is_file()
+        rows = con.execute("SELECT expectation, success, severity, home, relation FROM ops.dq_results "
+                           "WHERE run_id = 'r1'").fetchall()
+    by_name = {r[0]: r[1:] for r in rows}
+    assert len(rows) == len(result.results) == len(ALL_CHECKS) + 1 + 3
+    assert all(success for success, *_ in by_name.values())
+    assert by_name["raw.freshness"] == (True, "block", "gx", "raw.load_manifest")
+    assert by_name["dbt.results"][2] == "dbt"
+    assert by_name["dbt.unique_dim_account_account_id"] == (True, "block", "dbt", "marts.dim_account")
+    assert by_name["dbt.movement_classification_including_reactivation"][3] == "marts.fct_account_revenue_monthly"
+    assert (tmp_path / "docs" / "index.html").is_file()
 
 
 @pytest.mark.parametrize("check", sorted(BAD_DATA))
-def test_each_check_fails_by_name_on_bad_data(check: str, mutate: Callable[[str], Path], config_dir: Path,
-                                              tmp_path: Path) -> None:
-    """Breaking the data a check guards fails exactly that check; its failure line names it and the defect."""
+def test_each_gx_check_fails_by_name_on_bad_data(check: str, mutate: Callable[[str], Path], config_dir: Path,
+                                                 tmp_path: Path, dbt_target: Path) -> None:
+    """Breaking the data a GX check guards fails exactly that check; its failure line names it and the defect."""
     sql, expected = BAD_DATA[check]
     db = mutate(sql)
-    result = run_gate(db, run_id="bad", config_dir=config_dir, data_docs_dir=tmp_path / "docs")
+    result = _gate(db, config_dir, tmp_path, dbt_target, "bad")
     failed = {r.name for r in result.results if not r.success}
     assert failed == {check} or (check == "raw.rejected_files" and failed == {"raw.rejected_files", "raw.freshness"})
     assert result.outcome == "blocked"
     assert any(line.startswith(check) and expected in line for line in result.failed_blocking), result.failed_blocking
     with duckdb.connect(str(db), read_only=True) as con:
-        row = con.execute("SELECT success, details FROM ops.dq_results WHERE run_id = 'bad' AND expectation = ?",
+        row = con.execute("SELECT success, details, home FROM ops.dq_results WHERE run_id = 'bad' AND expectation = ?",
                           [check]).fetchone()
     assert row is not None and row[0] is False and expected.split(" ", 1)[1][:20] in (row[1] or "")
+    assert row[2] == "gx"
 
 
 def test_severity_from_config_decides_warned_or_off(mutate: Callable[[str], Path], config_dir: Path,
-                                                     tmp_path: Path) -> None:
+                                                     tmp_path: Path, dbt_target: Path) -> None:
     """A failing check set to `warn` warns without blocking; set to `off` it is not run at all."""
     db = mutate(BAD_DATA["raw.quarantine_share"][0])
-    cfg = yaml.safe_load((config_dir / "quality.yml").read_text())
-    cfg["checks"]["raw.quarantine_share"]["severity"] = "warn"
-    (config_dir / "quality.yml").write_text(yaml.safe_dump(cfg))
-    warned = run_gate(db, run_id="w", config_dir=config_dir, data_docs_dir=tmp_path / "d")
+    _set(config_dir, "raw.quarantine_share", "warn")
+    warned = _gate(db, config_dir, tmp_path, dbt_target, "w")
     assert (warned.outcome, warned.passed) == ("warned", True)
     assert warned.failed_warning and warned.failed_warning[0].startswith("raw.quarantine_share")
-    cfg["checks"]["raw.quarantine_share"]["severity"] = "off"
-    (config_dir / "quality.yml").write_text(yaml.safe_dump(cfg))
-    off = run_gate(db, run_id="o", config_dir=config_dir, data_docs_dir=tmp_path / "d")
+    _set(config_dir, "raw.quarantine_share", "off")
+    off = _gate(db, config_dir, tmp_path, dbt_target, "o")
     assert off.outcome == "passed" and "raw.quarantine_share" not in {r.name for r in off.results}
 
 
-def test_volume_drop_warns(mutate: Callable[[str], Path], config_dir: Path, tmp_path: Path) -> None:
+def test_volume_drop_warns(mutate: Callable[[str], Path], config_dir: Path, tmp_path: Path, dbt_target: Path) -> None:
     """A latest-day volume far below the trailing average is a warning, not a block."""
     db = mutate("UPDATE raw.load_manifest SET rows_read = 2, rows_loaded = 2 WHERE entity = 'accounts' "
                 "AND extract_day = DATE '2025-03-10'")
-    result = run_gate(db, run_id="v", config_dir=config_dir, data_docs_dir=tmp_path / "d")
+    result = _gate(db, config_dir, tmp_path, dbt_target, "v")
     assert result.outcome == "warned"
     assert result.failed_warning[0].startswith("raw.volume crm.accounts 2 rows vs trailing average 100.0")
 
 
-def test_missing_mart_fails_its_checks(mutate: Callable[[str], Path], config_dir: Path, tmp_path: Path) -> None:
+def test_missing_relation_fails_its_checks(mutate: Callable[[str], Path], config_dir: Path, tmp_path: Path,
+                                           dbt_target: Path) -> None:
     """A relation dbt did not build fails the checks that read it, naming the relation."""
-    db = mutate("DROP TABLE marts.dim_account")
-    result = run_gate(db, run_id="m", config_dir=config_dir, data_docs_dir=tmp_path / "d")
-    assert "marts.one_tier_per_account relation marts.dim_account does not exist" in result.failed_blocking
+    db = mutate("DROP TABLE staging.stg_crm__contacts")
+    result = _gate(db, config_dir, tmp_path, dbt_target, "m")
+    assert ("reconcile.raw_keys_in_staging[raw.crm__contacts] relation staging.stg_crm__contacts does not exist"
+            in result.failed_blocking)
 
 
-def test_rerun_of_a_run_id_replaces_its_rows(good_db: Path, config_dir: Path, tmp_path: Path) -> None:
+def test_rerun_of_a_run_id_replaces_its_rows(good_db: Path, config_dir: Path, tmp_path: Path,
+                                             dbt_target: Path) -> None:
     """Running the gate twice for one run_id leaves one row per check in ops.dq_results."""
-    first = run_gate(good_db, run_id="same", config_dir=config_dir, data_docs_dir=tmp_path / "d")
-    run_gate(good_db, run_id="same", config_dir=config_dir, data_docs_dir=tmp_path / "d")
+    first = _gate(good_db, config_dir, tmp_path, dbt_target, "same")
+    _gate(good_db, config_dir, tmp_path, dbt_target, "same")
     with duckdb.connect(str(good_db), read_only=True) as con:
         n = con.execute("SELECT count(*) FROM ops.dq_results WHERE run_id = 'same'").fetchone()
     assert n == (len(first.results),)
 
 
-def test_revenue_before_the_spine_warns_without_breaking_reconciliation(
-    mutate: Callable[[str], Path], config_dir: Path, tmp_path: Path
-) -> None:
-    """A credit note booked before an account's first positive month is not on the fact table's spine by
-    definition (kam-domain: the spine starts at the first month with revenue > 0). Found on the 300-account
-    demo book: the reconciliation must compare like with like (not block), and the excluded amount must be
-    reported by name, account and month (warn) rather than disappear."""
-    db = mutate("INSERT INTO intermediate.int_account_revenue_monthly VALUES ('B1', DATE '2024-12-01', -25.5)")
-    result = run_gate(db, run_id="pre", config_dir=config_dir, data_docs_dir=tmp_path / "docs")
-    assert result.outcome == "warned", result.summary()
-    assert {r.name for r in result.results if not r.success} == {"marts.revenue_outside_spine"}
-    assert any("account B1 has -25.50 recognised in 2024-12, before its first month with revenue > 0 2025-01"
-               in line for line in result.failed_warning), result.failed_warning
+# ---------------------------------------------------------------- the dbt half of the verdict
+def test_failed_dbt_test_blocks_naming_the_test_and_model(good_db: Path, config_dir: Path, tmp_path: Path,
+                                                          make_dbt_target: Callable[..., Path]) -> None:
+    """A dbt test that failed (dbt severity error) blocks the gate whatever config/quality.yml says about
+    warnings: the failure line names the test, the model and the failing rows; dq_results says home dbt."""
+    target = make_dbt_target([("relationships_stg_billing__payments_account_id", "fail", 3, "stg_billing__payments"),
+                              ("unique_dim_account_account_id", "pass", 0, "dim_account")])
+    _set(config_dir, "dbt.warnings", "off")
+    result = _gate(good_db, config_dir, tmp_path, target, "f", gx=False)
+    assert result.outcome == "blocked"
+    assert result.failed_blocking == ["dbt.relationships_stg_billing__payments_account_id dbt test on "
+                                      "staging.stg_billing__payments returned fail: 3 failing row(s)"]
+    with duckdb.connect(str(good_db), read_only=True) as con:
+        row = con.execute("SELECT success, severity, home, observed_value FROM ops.dq_results WHERE run_id = 'f' "
+                          "AND expectation = 'dbt.relationships_stg_billing__payments_account_id'").fetchone()
+    assert row == (False, "block", "dbt", "fail (3)")
+
+
+def test_dbt_warning_follows_the_configured_severity(good_db: Path, config_dir: Path, tmp_path: Path,
+                                                     make_dbt_target: Callable[..., Path]) -> None:
+    """A dbt test that returned `warn` is a warning by default, blocks when dbt.warnings is block, and is not
+    recorded when it is off; a skipped test (its model did not build) always blocks."""
+    target = make_dbt_target([("not_null_int_invoice_lines_converted_fx_rate", "warn", 2, "int_invoice_lines_converted")])
+    warned = _gate(good_db, config_dir, tmp_path, target, "w1", gx=False)
+    assert warned.outcome == "warned"
+    assert warned.failed_warning == ["dbt.not_null_int_invoice_lines_converted_fx_rate dbt test on "
+                                     "marts.int_invoice_lines_converted returned warn: 2 failing row(s)"]
+    _set(config_dir, "dbt.warnings", "block")
+    assert _gate(good_db, config_dir, tmp_path, target, "w2", gx=False).outcome == "blocked"
+    _set(config_dir, "dbt.warnings", "off")
+    off = _gate(good_db, config_dir, tmp_path, target, "w3", gx=False)
+    assert off.outcome == "passed" and not [r for r in off.results if r.name.startswith("dbt.not_null")]
+    skipped = make_dbt_target([("unique_dim_account_account_id", "skipped", 0, "dim_account")])
+    result = _gate(good_db, config_dir, tmp_path, skipped, "s", gx=False)
+    assert result.failed_blocking == ["dbt.unique_dim_account_account_id dbt test on marts.dim_account skipped: "
+                                      "a model it depends on failed or was skipped"]
+
+
+@pytest.mark.parametrize(("case", "expected"), [
+    ("missing", "run_results.json does not exist: no dbt build has run against this warehouse"),
+    ("stale", "before the latest load at 2025-03-10 01:00:00 UTC"),
+    ("not_a_build", "the last dbt invocation was `dbt docs`, not a build"),
+    ("no_tests", "the last dbt build ran no tests"),
+    ("not_given", "the gate was not given the dbt target folder"),
+])
+def test_dbt_results_must_be_this_builds(case: str, expected: str, good_db: Path, config_dir: Path, tmp_path: Path,
+                                         make_dbt_target: Callable[..., Path]) -> None:
+    """The gate never judges someone else's dbt results: none at all, a build that finished before the latest
+    load, a `dbt docs generate` that overwrote the build's results, or a build without tests block it."""
+    target: Path | None = tmp_path / "dbt_target"
+    if case == "stale":
+        make_dbt_target(generated_at=datetime(2025, 3, 10, 0, 30))
+    elif case == "not_a_build":
+        make_dbt_target([], which="docs")
+    elif case == "no_tests":
+        make_dbt_target([])
+    elif case == "not_given":
+        target = None
+    result = _gate(good_db, config_dir, tmp_path, target, "d", gx=False)
+    assert result.outcome == "blocked"
+    (line,) = result.failed_blocking
+    assert line.startswith("dbt.results ") and expected in line, line
+
+
+def test_dq_results_describes_itself_and_upgrades_an_old_table(tmp_path: Path, good_db: Path, config_dir: Path,
+                                                                dbt_target: Path) -> None:
+    """ops.dq_results created before `home`/`relation` existed gets them (old rows kept); the table and each
+    column carry a comment, so BI tools show what they mean."""
+    with duckdb.connect(str(good_db)) as con:
+        con.execute("CREATE SCHEMA ops")
+        con.execute("CREATE TABLE ops.dq_results (run_id VARCHAR NOT NULL, suite VARCHAR NOT NULL, expectation "
+                    "VARCHAR NOT NULL, severity VARCHAR NOT NULL, success BOOLEAN NOT NULL, observed_value VARCHAR, "
+                    "details VARCHAR, checked_at TIMESTAMP NOT NULL)")
+        con.execute("INSERT INTO ops.dq_results VALUES ('old', 'raw', 'raw.freshness', 'block', TRUE, '0', NULL, "
+                    "TIMESTAMP '2025-01-01 00:00:00')")
+    _gate(good_db, config_dir, tmp_path, dbt_target, "new", gx=False)
+    with duckdb.connect(str(good_db), read_only=True) as con:
+        runs = con.execute("SELECT run_id, count(*), count(home) FROM ops.dq_results GROUP BY ALL ORDER BY 1").fetchall()
+        table_comment = con.execute("SELECT comment FROM duckdb_tables() WHERE schema_name = 'ops' "
+                                    "AND table_name = 'dq_results'").fetchone()
+        columns = dict(con.execute("SELECT column_name, comment FROM duckdb_columns() WHERE schema_name = 'ops' "
+                                   "AND table_name = 'dq_results'").fetchall())
+    assert runs[0] == ("new", 4, 4) and runs[1] == ("old", 1, 0)
+    assert table_comment and "one row per run and check" in table_comment[0]
+    assert set(columns) == set(DQ_RESULTS_COLUMNS) and all(columns.values())
+
+
+def test_a_misconfigured_check_names_the_file_key_and_allowed_values(good_db: Path, config_dir: Path,
+                                                                      tmp_path: Path, dbt_target: Path) -> None:
+    """A severity outside block/warn/off, or a check the gate does not know, is a ConfigError naming the
+    file, the key and what is allowed; nothing is evaluated."""
+    _set(config_dir, "raw.volume", "loud")
+    with pytest.raises(ConfigError) as bad:
+        _gate(good_db, config_dir, tmp_path, dbt_target)
+    assert str(config_dir / "quality.yml") in str(bad.value)
+    assert "checks.raw.volume.severity" in str(bad.value) and "'block', 'warn' or 'off'" in str(bad.value)
+    cfg = yaml.safe_load((config_dir / "quality.yml").read_text())
+    cfg["checks"]["raw.volume"]["severity"] = "warn"
+    cfg["checks"]["marts.share_bounds"] = {"severity": "block"}
+    (config_dir / "quality.yml").write_text(yaml.safe_dump(cfg))
+    with pytest.raises(ConfigError, match=r"unknown check\(s\) marts.share_bounds; known: dbt.results"):
+        _gate(good_db, config_dir, tmp_path, dbt_target)

@@ -1,0 +1,25 @@
+"""Comments on tables the Python steps create (ops.dq_results, ops.pipeline_runs, ops.tier_changes, ...).
+
+dbt writes the comments of its models (persist_docs); a table created by Python DDL describes itself
+here, next to its DDL, so every table readers see in serving.duckdb says what it holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+
+class _Executes(Protocol):
+    def execute(self, query: str, parameters: object = ..., /) -> object: ...
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def comment_table(con: _Executes, table: str, description: str, columns: Mapping[str, str]) -> None:
+    """COMMENT ON the table `table` (schema.name) and each of `columns` (name -> description)."""
+    con.execute(f"COMMENT ON TABLE {table} IS {_literal(description)}")
+    for column, text in columns.items():
+        con.execute(f'COMMENT ON COLUMN {table}."{column}" IS {_literal(text)}')
