@@ -61,15 +61,16 @@ def register(app: typer.Typer) -> None:
         month: MonthOpt,
         warehouse: WarehouseOpt = None,
         force: Annotated[bool, typer.Option("--force", help="Re-close a closed month (recorded)")] = False,
-        reason: Annotated[str | None, typer.Option("--reason", help="Why (recorded with the close)")] = None,
+        reason: Annotated[str | None, typer.Option("--reason", help="Why (recorded; required with --force)")] = None,
     ) -> None:
-        """Freeze a month's concentration figures (month-end close); closing again is a no-op."""
+        """Freeze a month's whole concentration report (month-end close) and publish it: quality gate,
+        close, publish. Closing again is a recorded no-op; --force --reason re-closes as a new version."""
         from kam_warehouse.locking import warehouse_lock
-        from kam_warehouse.serving import close_month
+        from kam_warehouse.serving import close_and_publish
 
         s = _settings(warehouse)
         with warehouse_lock(s.lock_file):
-            result = close_month(s, parse_month(month), run_id=_run_id("close"), force=force, reason=reason)
+            result = close_and_publish(s, parse_month(month), run_id=_run_id("close"), force=force, reason=reason)
         typer.echo(result.message)
 
     report_app = typer.Typer(help="Reports from the serving warehouse (read-only).", no_args_is_help=True)

@@ -1,21 +1,34 @@
 """A tmp copy of the dbt project holding the real finance models, the real sources and macros, and
-stub concentration marts that read tables the test writes (schema test_input). Lets the finance
-models run through real dbt without building the whole warehouse."""
+stub concentration / account marts that read tables the test writes (schema test_input). Lets the
+finance models run through real dbt without building the whole warehouse.
+
+The stub figures follow the exact definitions (kam-domain.md), computed here in Python from a list of
+(account id, name, revenue): the group level has one group per account, t12m is 12 x the month."""
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
 import duckdb
 
 from ingest.schema import ensure_raw_schema
+from kam_warehouse.serving.close import comparison_months
 from kam_warehouse.settings import DBT_PROJECT_DIR
 
 METRICS = ("active_count", "total_revenue", "top_20pct_count", "top_20pct_share", "top_10_share",
            "count_for_80pct", "hhi", "gini", "max_share")
+STUBS = ("mart_revenue_concentration_monthly", "mart_revenue_concentration_by_segment", "mart_revenue_lorenz",
+         "dim_account")
+Account = tuple[str, str, float]
+ACCOUNTS: tuple[Account, ...] = (
+    ("A1", "华为技术有限公司", 5_000_000.25), ("A2", "中国平安保险(集团)股份有限公司", 2_500_000.10),
+    ("A3", "Acme GmbH", 900_000.0), ("A4", "小米科技", 400_000.0), ("A5", "Globex Ltd", 200_000.0),
+)
 
 
 def make_project(root: Path) -> Path:
@@ -28,29 +41,79 @@ def make_project(root: Path) -> Path:
         for yml in (DBT_PROJECT_DIR / "models" / sub).glob("_*__sources.yml"):
             shutil.copy(yml, project / "models" / sub / yml.name)
     shutil.copytree(DBT_PROJECT_DIR / "models/marts/finance", project / "models/marts/finance")
-    stubs = project / "models/marts/concentration"
+    stubs = project / "models/marts/stubs"
     stubs.mkdir(parents=True)
-    for mart in ("mart_revenue_concentration_monthly", "mart_revenue_concentration_by_segment"):
-        (stubs / f"{mart}.sql").write_text(f"select * from test_input.{mart}\n")
+    for mart in STUBS:
+        # views: a test changes test_input and the finance models see it without another dbt build
+        (stubs / f"{mart}.sql").write_text(f"{{{{ config(materialized='view') }}}}\nselect * from test_input.{mart}\n")
     return project
 
 
-def write_inputs(db: Path, *, month: date, total_revenue: float, as_of: date) -> None:
-    """Concentration marts for one month (overall: both levels and windows; one segment) + raw schema
-    with a manifest saying extracts are loaded through `as_of`."""
-    cols = ", ".join(f"{v}::DOUBLE AS {m}" for m, v in zip(METRICS, (3, total_revenue, 1, 0.5, 1.0, 2, 4000, 0.3, 0.5),
-                                                        strict=True))
+def figures(revenues: Sequence[float]) -> dict[str, float]:
+    """The concentration figures of kam-domain.md "Exact definitions" for one window."""
+    active = sorted((r for r in revenues if r > 0), reverse=True)
+    n, total = len(active), sum(active)
+    k = math.ceil(0.2 * n)
+    running, count80 = 0.0, n
+    for i, r in enumerate(active, start=1):
+        running += r
+        if running >= 0.8 * total * (1 - 1e-12):
+            count80 = i
+            break
+    ascending = active[::-1]
+    gini = 0.0 if n == 1 else sum((2 * i - n - 1) * x for i, x in enumerate(ascending, start=1)) / (n * total)
+    return {"active_count": n, "total_revenue": total, "top_20pct_count": k,
+            "top_20pct_share": sum(active[:k]) / total, "top_10_share": sum(active[:10]) / total,
+            "count_for_80pct": count80, "hhi": sum((100 * r / total) ** 2 for r in active), "gini": gini,
+            "max_share": active[0] / total}
+
+
+def _month_rows(month: date, accounts: Sequence[Account]) -> tuple[list[tuple], list[tuple]]:
+    """(concentration rows, lorenz rows) of one month: both levels, both windows."""
+    conc, lorenz = [], []
+    for level in ("account", "group"):
+        for window, factor in (("month", 1.0), ("t12m", 12.0)):
+            values = [(a, r * factor) for a, _, r in accounts if r > 0]
+            f = figures([v for _, v in values])
+            conc.append((month, level, window, *(f[m] for m in METRICS)))
+            total = sum(v for _, v in values)
+            running = 0.0
+            for point, (entity, value) in enumerate(sorted(values, key=lambda x: (x[1], x[0])), start=1):
+                running += value
+                lorenz.append((month, level, window, point, entity, value, point / len(values), running / total))
+    return conc, lorenz
+
+
+def write_inputs(db: Path, *, month: date, as_of: date, accounts: Sequence[Account] = ACCOUNTS,
+                 comparisons: bool = True) -> None:
+    """Stub marts for `month` (and, with `comparisons`, the month before at 90% and a year before at 80%
+    of each account's revenue) + the raw schema with a manifest saying extracts are loaded through `as_of`."""
+    previous, year_before = comparison_months(month)
+    months = [(month, 1.0)] + ([(previous, 0.9), (year_before, 0.8)] if comparisons else [])
+    conc, lorenz = [], []
+    for m, scale in months:
+        c, lz = _month_rows(m, [(a, n, r * scale) for a, n, r in accounts])
+        conc += c
+        lorenz += lz
+    metric_cols = ", ".join(f"{m} DOUBLE" for m in METRICS)
     with duckdb.connect(str(db)) as con:
         ensure_raw_schema(con)
         con.execute("CREATE SCHEMA IF NOT EXISTS test_input")
-        con.execute(
-            "CREATE OR REPLACE TABLE test_input.mart_revenue_concentration_monthly AS "
-            f"SELECT ?::DATE AS revenue_month, l.level, w.w AS \"window\", {cols} "
-            "FROM (VALUES ('account'), ('group')) l(level), (VALUES ('month'), ('t12m')) w(w)", [month])
-        con.execute(
-            "CREATE OR REPLACE TABLE test_input.mart_revenue_concentration_by_segment AS "
-            f"SELECT ?::DATE AS revenue_month, 'account' AS level, 'month' AS \"window\", 'enterprise' AS segment, {cols}",
-            [month])
+        con.execute(f"CREATE OR REPLACE TABLE test_input.mart_revenue_concentration_monthly (revenue_month DATE, "
+                    f"level VARCHAR, \"window\" VARCHAR, {metric_cols})")
+        con.executemany(f"INSERT INTO test_input.mart_revenue_concentration_monthly VALUES "
+                        f"({', '.join('?' * (3 + len(METRICS)))})", conc)
+        con.execute("CREATE OR REPLACE TABLE test_input.mart_revenue_concentration_by_segment AS "
+                    "SELECT revenue_month, level, \"window\", 'enterprise' AS segment, * EXCLUDE (revenue_month, level, "
+                    "\"window\") FROM test_input.mart_revenue_concentration_monthly")
+        con.execute("CREATE OR REPLACE TABLE test_input.mart_revenue_lorenz (revenue_month DATE, level VARCHAR, "
+                    "\"window\" VARCHAR, point INTEGER, entity_id VARCHAR, revenue DOUBLE, "
+                    "cumulative_entity_share DOUBLE, cumulative_revenue_share DOUBLE)")
+        con.executemany("INSERT INTO test_input.mart_revenue_lorenz VALUES (?, ?, ?, ?, ?, ?, ?, ?)", lorenz)
+        con.execute("CREATE OR REPLACE TABLE test_input.dim_account (account_id VARCHAR, account_name VARCHAR, "
+                    "segment VARCHAR, customer_type VARCHAR, tier VARCHAR)")
+        con.executemany("INSERT INTO test_input.dim_account VALUES (?, ?, 'enterprise', 'economic', 'key')",
+                        [(a, n) for a, n, _ in accounts])
         con.execute("DELETE FROM raw.load_manifest")
         con.execute(
             "INSERT INTO raw.load_manifest VALUES ('billing/x/invoices.csv', 'billing', 'invoices', ?, 1, 'h', 0, "
@@ -64,7 +127,9 @@ def dbt_build(project: Path, db: Path) -> None:
     result = dbtRunner().invoke(["build", "--project-dir", str(project), "--profiles-dir", str(project),
                                  "--target-path", str(project / "target"), "--log-path", str(project / "logs"),
                                  "--quiet"])
-    assert result.success, result.exception or result.result
+    failed = [f"{r.node.name}: {r.message}" for r in getattr(result.result, "results", []) or []
+              if str(r.status) in ("error", "fail")]
+    assert result.success, result.exception or failed
     release_dbt_duckdb()
 
 

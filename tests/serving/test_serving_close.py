@@ -1,18 +1,23 @@
-"""Month-end close: frozen figures never move; later loads show up as restatements with a cause."""
+"""Month-end close: the whole report is frozen per close version, later loads show up only as
+restatements (long and wide), re-closing is an explicit recorded version, and nothing is frozen or
+published past a blocking quality gate. Real dbt (finance models over stub marts), real DuckDB."""
 
 from __future__ import annotations
 
 import importlib.util
+import re
+import shutil
 from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from kam_warehouse.serving import close_month, due_close_month
+from kam_warehouse.errors import GateBlocked
+from kam_warehouse.serving import close_and_publish, close_month, due_close_month, publish
 from kam_warehouse.serving.errors import CloseError
 from kam_warehouse.serving.finance_state import ensure_finance_schema
-from kam_warehouse.settings import Settings
+from kam_warehouse.settings import REPO_ROOT, Settings
 
 _spec = importlib.util.spec_from_file_location("finance_project", Path(__file__).with_name("finance_project.py"))
 assert _spec and _spec.loader
@@ -20,73 +25,134 @@ fp = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(fp)
 
 NOV = date(2025, 11, 1)
+#: Acme's late invoice makes it the month's top account (it was third)
+LATE = tuple((a, n, 9_000_000.0 if a == "A3" else r) for a, n, r in fp.ACCOUNTS)
 
 
-def _rows(db: Path, sql: str) -> list[tuple]:
+def _rows(db: Path, sql: str, params: list[object] | None = None) -> list[tuple]:
     with duckdb.connect(str(db), read_only=True) as con:
-        return con.execute(sql).fetchall()
+        return con.execute(sql, params or []).fetchall()
 
 
 def _late_invoice(db: Path, *, loaded_on: date) -> None:
     """An invoice for November arriving in the extract of `loaded_on` (after the close)."""
     with duckdb.connect(str(db)) as con:
         con.execute("INSERT INTO raw.billing__invoices (invoice_id, account_id, invoice_date, due_date, currency, "
-                    "status, updated_at, _extract_day) VALUES ('LATE1', 'A1', '2025-11-20', '2025-12-20', 'CNY', "
+                    "status, updated_at, _extract_day) VALUES ('LATE1', 'A3', '2025-11-20', '2025-12-20', 'CNY', "
                     "'issued', '2025-12-06 08:00', ?)", [loaded_on])
         con.execute("INSERT INTO raw.billing__invoice_lines (invoice_line_id, invoice_id, product_code, quantity, "
                     "unit_price, amount, service_start, service_end, updated_at, _extract_day) VALUES ('LATE1-1', "
-                    "'LATE1', 'P', 1, 500, 500, '2025-11-01', '2025-11-30', '2025-12-06 08:00', ?)", [loaded_on])
+                    "'LATE1', 'P', 1, 8100000, 8100000, '2025-11-01', '2025-11-30', '2025-12-06 08:00', ?)",
+                    [loaded_on])
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """One dbt build of the finance project over November's stub marts: (project, built warehouse)."""
+    root = tmp_path_factory.mktemp("finance")
+    db = root / "template" / "build.duckdb"
+    db.parent.mkdir()
+    fp.write_inputs(db, month=NOV, as_of=date(2025, 12, 3))
+    project = fp.make_project(root)
+    fp.dbt_build(project, db)
+    return project, db
 
 
 @pytest.fixture
-def project(tmp_path: Path, settings: Settings) -> Path:
+def project(built: tuple[Path, Path], settings: Settings) -> Path:
+    """The test's own copy of the built warehouse (same file name: dbt's views name catalog `build`)."""
     settings.ensure_dirs()
-    fp.write_inputs(settings.build_db, month=NOV, total_revenue=1000.0, as_of=date(2025, 12, 3))
-    project = fp.make_project(tmp_path)
-    fp.dbt_build(project, settings.build_db)
-    return project
+    shutil.copyfile(built[1], settings.build_db)
+    return built[0]
 
 
-def test_close_freezes_figures_and_late_invoice_becomes_a_restatement(settings: Settings, project: Path) -> None:
-    """Closing November freezes every level/window + segment figure; after a late invoice changes the
-    mart, the closed figures are identical and the restatement shows closed, current, delta and cause."""
-    result = close_month(settings, NOV, run_id="close-1")
-    assert (result.status, result.close_version, result.figures) == ("closed", 1, 5 * len(fp.METRICS))
-    closed_sql = ("SELECT figure_set, level, time_window, segment, metric, value "
-                  "FROM marts.mart_finance_concentration_closed ORDER BY ALL")
-    fp.dbt_build(project, settings.build_db)
-    frozen = _rows(settings.build_db, closed_sql)
-    assert ("overall", "group", "t12m", "all", "total_revenue", 1000.0) in frozen
+def test_close_freezes_figures_entities_and_comparisons_and_late_data_only_restates(
+        settings: Settings, project: Path) -> None:
+    """Closing November freezes its figures (long and in the mart's wide shape), the comparison months
+    and every account with its name and rank; after a late invoice makes Acme the top account, all of
+    that is unchanged while the restatements (long and wide) show closed, current, delta and cause."""
+    result = close_month(settings, NOV, run_id="close-1", closed_by="finance-bot")
+    assert (result.status, result.close_version, result.figures, result.entities) == ("closed", 1, 72, 20)
+    frozen_sql = {
+        "long": "SELECT figure_set, level, time_window, segment, metric, value FROM marts.mart_finance_concentration_closed "
+                "ORDER BY ALL",
+        "wide": "SELECT * FROM marts.mart_finance_concentration_monthly_closed ORDER BY ALL",
+        "figures": "SELECT * FROM marts.mart_finance_concentration_closed_figures ORDER BY ALL",
+        "entities": "SELECT * FROM marts.mart_finance_concentration_closed_entities ORDER BY ALL",
+        "versions": "SELECT * FROM marts.mart_finance_close_versions ORDER BY ALL",
+    }
+    frozen = {k: _rows(settings.build_db, sql) for k, sql in frozen_sql.items()}
+    assert {r[0] for r in _rows(settings.build_db, "SELECT DISTINCT figure_month FROM "
+                                "marts.mart_finance_concentration_closed_figures")} == {
+        NOV, date(2025, 10, 1), date(2024, 11, 1)}
+    top = ("SELECT entity_id, entity_name FROM {} WHERE level = 'account' AND time_window = 'month' "
+           "AND rank_desc = 1")
+    assert _rows(settings.build_db, top.format("marts.mart_finance_concentration_closed_entities")) == [
+        ("A1", "华为技术有限公司")]
 
     _late_invoice(settings.build_db, loaded_on=date(2025, 12, 6))
-    fp.write_inputs(settings.build_db, month=NOV, total_revenue=1500.0, as_of=date(2025, 12, 6))
+    fp.write_inputs(settings.build_db, month=NOV, as_of=date(2025, 12, 6), accounts=LATE)
     fp.dbt_build(project, settings.build_db)
 
-    assert _rows(settings.build_db, closed_sql) == frozen
-    restated = _rows(settings.build_db, "SELECT figure_set, level, time_window, metric, closed_value, current_value, "
-                     "delta, cause FROM marts.mart_finance_concentration_restatements ORDER BY ALL")
-    assert len(restated) == 5  # total_revenue of every overall level/window and the segment
-    assert restated[0][:7] == ("overall", "account", "month", "total_revenue", 1000.0, 1500.0, 500.0)
-    assert all(r[7] == "late invoice loaded after close (1 lines)" for r in restated)
+    assert {k: _rows(settings.build_db, sql) for k, sql in frozen_sql.items()} == frozen
+    assert _rows(settings.build_db, top.format("marts.mart_finance_concentration_entities") +
+                 " AND revenue_month = ?", [NOV]) == [("A3", "Acme GmbH")]
+    restated = _rows(settings.build_db, "SELECT metric, closed_value, current_value, delta, cause FROM "
+                     "marts.mart_finance_concentration_restatements WHERE figure_set = 'overall' AND level = 'account' "
+                     "AND time_window = 'month' ORDER BY metric")
+    by_metric = {r[0]: r for r in restated}
+    assert by_metric["total_revenue"][1:4] == pytest.approx((9_000_000.35, 17_100_000.35, 8_100_000.0))
+    assert "max_share" in by_metric and "active_count" not in by_metric  # same 5 accounts, a new leader
+    assert all(r[4] == "late invoice loaded after close (1 lines)" for r in restated)
+    wide = _rows(settings.build_db, "SELECT total_revenue, total_revenue_delta, active_count_delta, is_restated, "
+                 "close_version FROM marts.mart_finance_concentration_monthly_restated WHERE level = 'account' "
+                 "AND \"window\" = 'month'")
+    assert wide == [(pytest.approx(17_100_000.35), pytest.approx(8_100_000.0), 0.0, True, 1)]
 
 
-def test_closing_again_is_a_recorded_no_op_and_force_recloses(settings: Settings, project: Path) -> None:
-    """A second close changes nothing and says so; --force makes version 2 current, keeps version 1,
-    and the close log records all three attempts."""
+def test_closed_marts_have_the_main_marts_shape_and_names(settings: Settings, project: Path) -> None:
+    """BI compares closed and current figures without pivoting or renaming: the wide closed marts start
+    with exactly the columns of mart_revenue_concentration_monthly / _by_segment, in the same order."""
     close_month(settings, NOV, run_id="c1")
-    fp.write_inputs(settings.build_db, month=NOV, total_revenue=1200.0, as_of=date(2025, 12, 9))
-    fp.dbt_build(project, settings.build_db)
+
+    def columns(table: str) -> list[str]:
+        return [r[0] for r in _rows(settings.build_db, "SELECT column_name FROM information_schema.columns WHERE "
+                                    "table_schema = 'marts' AND table_name = ? ORDER BY ordinal_position", [table])]
+
+    for main, closed in (("mart_revenue_concentration_monthly", "mart_finance_concentration_monthly_closed"),
+                         ("mart_revenue_concentration_by_segment", "mart_finance_concentration_by_segment_closed"),
+                         ("mart_revenue_concentration_monthly", "mart_finance_concentration_monthly_restated")):
+        assert columns(closed)[:len(columns(main))] == columns(main), closed
+    same = _rows(settings.build_db, """
+        SELECT count(*) FROM marts.mart_finance_concentration_monthly_closed c
+        JOIN marts.mart_revenue_concentration_monthly m USING (revenue_month, level, "window")
+        WHERE c.total_revenue = m.total_revenue AND c.gini = m.gini AND c.active_count = m.active_count""")
+    assert same == [(4,)]
+
+
+def test_closing_again_is_a_recorded_no_op_and_reclosing_needs_a_reason(settings: Settings, project: Path) -> None:
+    """A second close changes nothing and says so; --force without a reason is refused; with one it makes
+    version 2 current while version 1 (figures and entities) stays queryable; the log has every attempt."""
+    close_month(settings, NOV, run_id="c1", closed_by="alice")
+    fp.write_inputs(settings.build_db, month=NOV, as_of=date(2025, 12, 9), accounts=LATE)
     again = close_month(settings, NOV, run_id="c2")
     assert again.status == "already_closed" and "nothing changed" in again.message
-    assert _rows(settings.build_db, "SELECT DISTINCT value FROM finance.concentration_closed "
-                 "WHERE metric = 'total_revenue'") == [(1000.0,)]
-    forced = close_month(settings, NOV, run_id="c3", force=True, reason="audit adjustment")
+    with pytest.raises(CloseError, match="needs a reason"):
+        close_month(settings, NOV, run_id="c3", force=True)
+    forced = close_month(settings, NOV, run_id="c4", force=True, reason="audit adjustment", closed_by="bob")
     assert (forced.status, forced.close_version) == ("reclosed", 2)
-    assert _rows(settings.build_db, "SELECT close_version, is_current, min(value), max(value) FROM "
-                 "finance.concentration_closed WHERE metric = 'total_revenue' GROUP BY ALL ORDER BY 1") == [
-        (1, False, 1000.0, 1000.0), (2, True, 1200.0, 1200.0)]
+    assert _rows(settings.build_db, "SELECT close_version, is_current, closed_by, close_reason, figures, entities, "
+                 "as_of_date FROM marts.mart_finance_close_versions ORDER BY 1") == [
+        (1, False, "alice", None, 72, 20, date(2025, 12, 3)), (2, True, "bob", "audit adjustment", 72, 20,
+                                                                date(2025, 12, 9))]
+    assert _rows(settings.build_db, "SELECT close_version, is_current, total_revenue FROM "
+                 "marts.mart_finance_concentration_monthly_closed WHERE level = 'account' AND \"window\" = 'month' "
+                 "ORDER BY 1") == [(1, False, pytest.approx(9_000_000.35)), (2, True, pytest.approx(17_100_000.35))]
+    assert _rows(settings.build_db, "SELECT close_version, entity_id FROM marts.mart_finance_concentration_closed_entities "
+                 "WHERE rank_desc = 1 AND level = 'account' AND time_window = 'month' ORDER BY 1") == [
+        (1, "A1"), (2, "A3")]
     assert _rows(settings.build_db, "SELECT action, run_id, reason FROM finance.close_log ORDER BY logged_at, action") == [
-        ("closed", "c1", None), ("already_closed", "c2", None), ("reclosed", "c3", "audit adjustment")]
+        ("closed", "c1", None), ("already_closed", "c2", None), ("reclosed", "c4", "audit adjustment")]
 
 
 def test_an_incomplete_or_empty_month_cannot_be_closed(settings: Settings, project: Path) -> None:
@@ -94,18 +160,55 @@ def test_an_incomplete_or_empty_month_cannot_be_closed(settings: Settings, proje
     with pytest.raises(CloseError, match="through 2025-12-31"):
         close_month(settings, date(2025, 12, 1), run_id="x")
     with pytest.raises(CloseError, match="no figures"):
-        close_month(settings, date(2025, 10, 1), run_id="x")
+        close_month(settings, date(2025, 9, 1), run_id="x")
+
+
+def test_close_and_publish_freezes_nothing_past_a_blocking_gate(tmp_path: Path, project: Path,
+                                                                 settings: Settings) -> None:
+    """`kam close` runs the real quality gate first. Here its blocking dbt.results check fails (this
+    warehouse has no dbt run results of the real project), so nothing is frozen and the served file is
+    unchanged. The GX checks are switched off in this copy of the config only to keep the test fast."""
+    config = tmp_path / "real_config"
+    shutil.copytree(REPO_ROOT / "config", config)
+    quality = (config / "quality.yml").read_text()
+    head, _, checks = quality.partition("  raw.freshness:")
+    (config / "quality.yml").write_text(head + re.sub(r"severity: (block|warn)", "severity: 'off'",
+                                                      "  raw.freshness:" + checks))
+    gated = Settings(landing_dir=settings.landing_dir, warehouse_dir=settings.warehouse_dir, config_dir=config)
+    publish(gated, run_id="before")
+    served = gated.serving_db.read_bytes()
+    with pytest.raises(GateBlocked):
+        close_and_publish(gated, NOV, run_id="close__gated")
+    assert _rows(gated.build_db, "SELECT count(*) FROM finance.concentration_closed") == [(0,)]
+    assert gated.serving_db.read_bytes() == served
+    assert ("close__gated", "publish", "held_back") in _rows(
+        gated.build_db, "SELECT run_id, step, status FROM ops.pipeline_runs")
 
 
 def test_dbt_pre_hook_and_python_create_the_same_finance_tables(settings: Settings, project: Path,
                                                                 tmp_path: Path) -> None:
-    """The finance DDL lives twice (dbt pre-hook for empty warehouses, Python for kam close): identical."""
+    """The finance DDL lives twice (dbt pre-hook for empty warehouses, Python for kam close): identical,
+    and it upgrades a warehouse closed by the earlier release (rows without figure_month / closed_by)."""
     fresh = tmp_path / "fresh.duckdb"
     with duckdb.connect(str(fresh)) as con:
         ensure_finance_schema(con)
     sql = ("SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns "
            "WHERE table_schema = 'finance' ORDER BY ALL")
     assert _rows(settings.build_db, sql) == _rows(fresh, sql)
+
+    old = tmp_path / "old.duckdb"
+    with duckdb.connect(str(old)) as con:
+        con.execute("CREATE SCHEMA finance")
+        con.execute("CREATE TABLE finance.concentration_closed (closed_month date not null, figure_set varchar not "
+                    "null, level varchar not null, time_window varchar not null, segment varchar not null, metric "
+                    "varchar not null, value double, close_version integer not null, is_current boolean not null, "
+                    "as_of_date date not null, closed_at timestamp not null, closed_by_run_id varchar not null, "
+                    "close_reason varchar)")
+        con.execute("INSERT INTO finance.concentration_closed VALUES ('2025-10-01', 'overall', 'account', 'month', "
+                    "'all', 'hhi', 1.0, 1, true, '2025-11-03', '2025-11-05', 'old', NULL)")
+        ensure_finance_schema(con)
+    assert _rows(old, sql) == _rows(fresh, sql)
+    assert _rows(old, "SELECT figure_month, closed_by, value FROM finance.concentration_closed") == [(None, None, 1.0)]
 
 
 @pytest.mark.parametrize(("today", "expected"), [

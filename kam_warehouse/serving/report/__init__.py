@@ -1,7 +1,8 @@
 """Finance's month-end key-account revenue concentration report (xlsx, html, csv) from serving.duckdb.
 
-Reads the serving warehouse read-only. When the month is closed the summary and segment figures are
-the frozen ones, and the Restatements sheet/section lists what changed since.
+Reads the serving warehouse read-only. When the month is closed every section (summary with MoM / YoY,
+by segment, top accounts and groups, Lorenz and Pareto charts) is what the close froze; only the
+Restatements sheet/section (closed vs current) and the pulled-at time change when later data arrives.
 """
 
 from __future__ import annotations
@@ -39,6 +40,6 @@ def concentration_report(serving_db: Path, month: date, out_dir: Path, formats: 
     if "csv" in formats:
         from kam_warehouse.serving.report.csv_out import write_csv
 
-        written["csv"] = write_csv(data, stem.with_suffix(".csv"))
+        written["csv"] = write_csv(data, stem.with_suffix(".csv"), currency)
     log.info("concentration report %s written: %s", f"{month:%Y-%m}", ", ".join(map(str, written.values())))
     return written

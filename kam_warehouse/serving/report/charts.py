@@ -36,7 +36,7 @@ def _png(fig: object) -> str:
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")  # type: ignore[attr-defined]
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})  # type: ignore[attr-defined]
     plt.close(fig)  # type: ignore[arg-type]
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
@@ -53,7 +53,8 @@ def _figure(width: float = 6.4, height: float = 4.2):  # -> tuple[Figure, Axes]
 
 
 def lorenz_png(lorenz: pd.DataFrame, title: str) -> str:
-    """Lorenz curve per level (account, group) with the line of equality; base64 PNG."""
+    """Lorenz curve per level (account, group) with the line of equality; base64 PNG (deterministic
+    for the same points: no timestamp in the file)."""
     fig, ax = _figure()
     ax.plot([0, 1], [0, 1], color="#999999", linestyle="--", linewidth=1, label="equality")
     for level, points in lorenz.groupby("level"):
@@ -73,7 +74,7 @@ def lorenz_png(lorenz: pd.DataFrame, title: str) -> str:
 def pareto_png(pareto: pd.DataFrame, title: str) -> str:
     """Top accounts' revenue as bars (named) with the cumulative share of total revenue as a line."""
     fig, ax = _figure(width=9.0, height=4.6)
-    names = [str(n) for n in pareto["account_name"]]
+    names = [str(n) for n in pareto["entity_name"]]
     ax.bar(range(len(names)), pareto["revenue"].astype(float), color="#2f6db5")
     ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=8)
     ax.set_ylabel("revenue")

@@ -1,9 +1,18 @@
-"""What the concentration report shows, read from the serving warehouse (read-only)."""
+"""What the concentration report shows, read from the serving warehouse (read-only).
+
+One code path for open and closed months, from two sources of the same shape:
+- open month: the current marts (mart_finance_concentration_figures, ..._entities);
+- closed month: what the current close version froze (mart_finance_concentration_closed_figures,
+  ..._closed_entities, version metadata in mart_finance_close_versions).
+So every section of a closed month's report (summary with MoM / YoY, by segment, top accounts, top
+groups, Lorenz, Pareto) is the frozen one; only the restatements (and the pulled-at time) are current.
+"""
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -11,88 +20,147 @@ import pandas as pd
 
 from kam_warehouse.serving.errors import ReportError
 
-#: the figures of mart_revenue_concentration_monthly, in report order
+#: every metric of mart_revenue_concentration_monthly, in its column order (CSV, BI shape)
+METRICS: tuple[str, ...] = ("active_count", "total_revenue", "top_20pct_count", "top_20pct_share", "top_10_share",
+                            "count_for_80pct", "hhi", "gini", "max_share")
+#: the headline figures the report shows, in report order
 FIGURES: tuple[str, ...] = ("active_count", "total_revenue", "top_20pct_share", "top_10_share", "count_for_80pct",
                             "hhi", "gini")
-KEYS: tuple[str, ...] = ("level", "window")
+LEVELS: tuple[str, ...] = ("account", "group")
+WINDOWS: tuple[str, ...] = ("month", "t12m")
 TOP_N = 20
+REQUIRED: tuple[str, ...] = ("mart_revenue_concentration_monthly", "mart_finance_concentration_figures",
+                             "mart_finance_concentration_entities")
+ENTITY_COLUMNS = ("level, time_window AS \"window\", rank_desc AS rank, entity_id, entity_name, segment, "
+                  "customer_type, tier, revenue, share, cumulative_share, point, cumulative_entity_share, "
+                  "cumulative_revenue_share")
+
+
+@dataclass(frozen=True)
+class CloseInfo:
+    version: int
+    closed_at: datetime
+    as_of: date
+    closed_by: str
+    run_id: str
+    reason: str | None
 
 
 @dataclass(frozen=True)
 class ReportData:
     month: date
-    closed: bool
-    summary: pd.DataFrame  # revenue_month, level, window, FIGURES (closed figures when the month is closed)
-    by_segment: pd.DataFrame  # level, window, segment, FIGURES
-    top_accounts: pd.DataFrame  # rank, account_id, account_name, segment, customer_type, tier, revenue, share, cum
-    restatements: pd.DataFrame
-    lorenz: pd.DataFrame  # level, point, cumulative_entity_share, cumulative_revenue_share (window = month)
-    pareto: pd.DataFrame  # entity_id, name, revenue, cumulative_share (account level, month)
-    run_id: str | None
+    close: CloseInfo | None
+    as_of: date | None  # data as of: frozen at close, else the served build's as-of date
+    figures: pd.DataFrame  # long: revenue_month, figure_set, level, window, segment, metric, value (month, m-1, m-12)
+    entities: pd.DataFrame  # ENTITY_COLUMNS of the month (both levels and windows)
+    restatements: pd.DataFrame  # figure_set, level, window, segment, metric, closed_value, current_value, delta,
+    #                             delta_pct, cause (closed months only)
+    build_id: str | None
+    pulled_at: datetime
+
+    @property
+    def closed(self) -> bool:
+        return self.close is not None
+
+    @property
+    def partial(self) -> bool:
+        """The month is not complete in the data (the as-of month of an open report)."""
+        last = self.month.replace(day=calendar.monthrange(self.month.year, self.month.month)[1])
+        return self.close is None and (self.as_of is None or self.as_of < last)
+
+    def wide(self, figure_set: str = "overall", month: date | None = None) -> pd.DataFrame:
+        """The figures of `month` (default: the report month) in the mart's wide shape."""
+        return wide(self.figures, figure_set, month or self.month)
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """revenue_month, level, window, METRICS: one row per level × window."""
+        return self.wide().drop(columns="segment")
+
+    @property
+    def by_segment(self) -> pd.DataFrame:
+        return self.wide("segment").drop(columns="revenue_month")
+
+    def top(self, level: str, window: str = "month", n: int = TOP_N) -> pd.DataFrame:
+        e = self.entities
+        return e[(e.level == level) & (e.window == window)].sort_values("rank").head(n).reset_index(drop=True)
+
+    def lorenz(self, window: str = "month") -> pd.DataFrame:
+        e = self.entities
+        return e[e.window == window].sort_values(["level", "point"]).reset_index(drop=True)
 
 
-def load(serving_db: Path, month: date) -> ReportData:
+def wide(long: pd.DataFrame, figure_set: str, month: date) -> pd.DataFrame:
+    rows = long[(long.figure_set == figure_set) & (long.revenue_month == month)]
+    if rows.empty:
+        return pd.DataFrame(columns=["revenue_month", "level", "window", "segment", *METRICS])
+    out = rows.pivot_table(index=["level", "window", "segment"], columns="metric", values="value",
+                           aggfunc="first").reset_index()
+    out.columns.name = None
+    out.insert(0, "revenue_month", month)
+    for col in METRICS:
+        if col not in out:
+            out[col] = float("nan")
+    return out[["revenue_month", "level", "window", "segment", *METRICS]].sort_values(
+        ["level", "window", "segment"], ignore_index=True)
+
+
+def load(serving_db: Path, month: date, *, pulled_at: datetime | None = None) -> ReportData:
+    """Everything the report of `month` shows (see module docstring)."""
+    from kam_warehouse.serving.close import comparison_months
+
     if not serving_db.exists():
         raise ReportError(f"serving warehouse {serving_db} does not exist; run `kam run` (or `kam publish`) first")
+    month = month.replace(day=1)
     with duckdb.connect(str(serving_db), read_only=True) as con:
         tables = {r[0] for r in con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'").fetchall()}
-        if "mart_revenue_concentration_monthly" not in tables:
-            raise ReportError(f"{serving_db} has no marts.mart_revenue_concentration_monthly: not a KAM serving warehouse")
-        closed = _closed(con, month) if "mart_finance_concentration_closed" in tables else pd.DataFrame()
-        if closed.empty:
-            summary = _df(con, f"SELECT revenue_month, level, \"window\", {', '.join(FIGURES)} "
-                          "FROM marts.mart_revenue_concentration_monthly WHERE revenue_month = ? ORDER BY 2, 3", month)
-            by_segment = _df(con, f"SELECT level, \"window\", segment, {', '.join(FIGURES)} FROM "
-                             "marts.mart_revenue_concentration_by_segment WHERE revenue_month = ? ORDER BY 1, 2, 3",
-                             month) if "mart_revenue_concentration_by_segment" in tables else pd.DataFrame()
+        missing = [t for t in REQUIRED if t not in tables]
+        if missing:
+            raise ReportError(f"{serving_db} has no marts.{', marts.'.join(missing)}: not a KAM serving warehouse "
+                              "of this release; run `kam run` to publish one")
+        close = _close_info(con, month) if "mart_finance_close_versions" in tables else None
+        if close is None:
+            figures = _df(con, "SELECT revenue_month, figure_set, level, time_window AS \"window\", segment, metric, "
+                          "value FROM marts.mart_finance_concentration_figures WHERE revenue_month IN (?, ?, ?)",
+                          [month, *comparison_months(month)])
+            entities = _df(con, f"SELECT {ENTITY_COLUMNS} FROM marts.mart_finance_concentration_entities "
+                           "WHERE revenue_month = ?", [month])
+            restatements = pd.DataFrame()
         else:
-            summary = _wide(closed[closed.figure_set == "overall"], month).drop(columns="segment")
-            by_segment = _wide(closed[closed.figure_set == "segment"], month).drop(columns="revenue_month")
-            by_segment = by_segment[["level", "window", "segment", *FIGURES]]
-        if summary.empty:
-            raise ReportError(f"{serving_db} has no concentration figures for {month:%Y-%m}")
-        restatements = _df(con, "SELECT figure_set, level, time_window AS \"window\", segment, metric, closed_value, "
-                           "current_value, delta, cause FROM marts.mart_finance_concentration_restatements "
-                           "WHERE closed_month = ? ORDER BY ALL", month) \
-            if not closed.empty and "mart_finance_concentration_restatements" in tables else pd.DataFrame()
-        lorenz = _df(con, "SELECT level, point, cumulative_entity_share, cumulative_revenue_share FROM "
-                     "marts.mart_revenue_lorenz WHERE revenue_month = ? AND \"window\" = 'month' ORDER BY 1, 2", month)
-        top = _top_accounts(con, month, "dim_account" in tables)
-        run_id = con.execute("SELECT run_id FROM marts._publish_info").fetchone() if "_publish_info" in tables else None
-    pareto = top[["account_id", "account_name", "revenue", "cumulative_share"]]
-    return ReportData(month=month, closed=not closed.empty, summary=summary, by_segment=by_segment,
-                      top_accounts=top, restatements=restatements, lorenz=lorenz, pareto=pareto,
-                      run_id=run_id[0] if run_id else None)
+            figures = _df(con, "SELECT figure_month AS revenue_month, figure_set, level, time_window AS \"window\", "
+                          "segment, metric, value FROM marts.mart_finance_concentration_closed_figures "
+                          "WHERE closed_month = ? AND close_version = ?", [month, close.version])
+            entities = _df(con, f"SELECT {ENTITY_COLUMNS} FROM marts.mart_finance_concentration_closed_entities "
+                           "WHERE closed_month = ? AND close_version = ?", [month, close.version])
+            restatements = _df(con, "SELECT figure_set, level, time_window AS \"window\", segment, metric, "
+                               "closed_value, current_value, delta, delta_pct, cause "
+                               "FROM marts.mart_finance_concentration_restatements WHERE closed_month = ? "
+                               "ORDER BY figure_set, level, time_window, segment, metric", [month]) \
+                if "mart_finance_concentration_restatements" in tables else pd.DataFrame()
+        info = con.execute("SELECT run_id, as_of_date FROM marts._publish_info").fetchone() \
+            if "_publish_info" in tables else None
+    figures["revenue_month"] = pd.to_datetime(figures["revenue_month"]).dt.date
+    if not (figures.revenue_month == month).any():
+        raise ReportError(f"{serving_db} has no concentration figures for {month:%Y-%m}")
+    return ReportData(
+        month=month, close=close, as_of=close.as_of if close else (info[1] if info else None),
+        figures=figures, entities=entities, restatements=restatements,
+        build_id=info[0] if info else None,
+        pulled_at=pulled_at or datetime.now(UTC).replace(tzinfo=None, microsecond=0),
+    )
 
 
-def _df(con: duckdb.DuckDBPyConnection, sql: str, month: date) -> pd.DataFrame:
-    return con.execute(sql, [month]).df()
+def _df(con: duckdb.DuckDBPyConnection, sql: str, params: list[object]) -> pd.DataFrame:
+    return con.execute(sql, params).df()
 
 
-def _closed(con: duckdb.DuckDBPyConnection, month: date) -> pd.DataFrame:
-    return _df(con, "SELECT figure_set, level, time_window AS \"window\", segment, metric, value FROM "
-               "marts.mart_finance_concentration_closed WHERE closed_month = ?", month)
-
-
-def _wide(long: pd.DataFrame, month: date) -> pd.DataFrame:
-    wide = long.pivot_table(index=["level", "window", "segment"], columns="metric", values="value").reset_index()
-    wide.insert(0, "revenue_month", month)
-    for col in FIGURES:
-        if col not in wide:
-            wide[col] = float("nan")
-    return wide[["revenue_month", "level", "window", "segment", *FIGURES]].sort_values(["level", "window", "segment"],
-                                                                                       ignore_index=True)
-
-
-def _top_accounts(con: duckdb.DuckDBPyConnection, month: date, with_dim: bool) -> pd.DataFrame:
-    names = ("d.account_name, d.segment, d.customer_type, d.tier" if with_dim
-             else "l.entity_id AS account_name, NULL AS segment, NULL AS customer_type, NULL AS tier")
-    join = "LEFT JOIN marts.dim_account d ON d.account_id = l.entity_id" if with_dim else ""
-    return _df(con, f"""
-        SELECT row_number() OVER (ORDER BY l.revenue DESC, l.entity_id) AS rank, l.entity_id AS account_id, {names},
-               l.revenue, l.revenue / sum(l.revenue) OVER () AS share,
-               sum(l.revenue) OVER (ORDER BY l.revenue DESC, l.entity_id) / sum(l.revenue) OVER () AS cumulative_share
-        FROM marts.mart_revenue_lorenz l {join}
-        WHERE l.revenue_month = ? AND l.level = 'account' AND l."window" = 'month'
-        ORDER BY rank LIMIT {TOP_N}""", month)
+def _close_info(con: duckdb.DuckDBPyConnection, month: date) -> CloseInfo | None:
+    row = con.execute(
+        "SELECT close_version, closed_at, as_of_date, closed_by, closed_by_run_id, close_reason "
+        "FROM marts.mart_finance_close_versions WHERE closed_month = ? AND is_current "
+        "ORDER BY close_version DESC LIMIT 1", [month]).fetchone()
+    if row is None:
+        return None
+    return CloseInfo(version=int(row[0]), closed_at=row[1], as_of=row[2], closed_by=row[3] or "unknown",
+                     run_id=row[4], reason=row[5])

@@ -1,9 +1,9 @@
 {{ config(materialized='view') }}
 -- The current concentration figures in the long form finance freezes at close: one row per month,
--- figure set (overall / per segment), level, window, segment and metric. `kam close` copies a month
--- of this view into finance.concentration_closed; restatements compare the two.
-{%- set metrics = ['active_count', 'total_revenue', 'top_20pct_count', 'top_20pct_share', 'top_10_share',
-                   'count_for_80pct', 'hhi', 'gini', 'max_share'] %}
+-- figure set (overall / per segment), level, window, segment and metric. `kam close` copies the closed
+-- month (and the two comparison months the report shows beside it) of this view into
+-- finance.concentration_closed; restatements compare the two.
+{%- set metrics = finance_metrics() | map('first') | list %}
 with overall as (
     select revenue_month, 'overall' as figure_set, level, {{ adapter.quote('window') }} as time_window,
         'all' as segment, {{ metrics | join(', ') }}
@@ -25,7 +25,7 @@ figures as (
 final as (
     {%- for metric in metrics %}
     select revenue_month, figure_set, level, time_window, segment, '{{ metric }}' as metric,
-        cast({{ metric }} as double) as value
+        cast({{ metric }} as double precision) as value
     from figures
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
