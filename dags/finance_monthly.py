@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from airflow.sdk import CronTriggerTimetable, dag, task
 
-from kam_warehouse.orchestration import monthly
+from kam_warehouse.orchestration import monthly, tasks
 from kam_warehouse.orchestration.config import load
 from kam_warehouse.orchestration.defaults import WAREHOUSE_POOL, dag_kwargs
 
@@ -12,11 +12,13 @@ DOC = """
 ### finance_monthly
 After month-end close (day `close.day_of_month` of config/pipeline.yml, 07:00 UTC, after the nightly):
 
-1. `close_month` — freezes the previous month's concentration figures into `finance.*` (skipped when
-   no month is due); in the `kam_warehouse` pool.
+0. `claim_warehouse` — the month due on the run's day; **skipped** (and with it the whole run) when no
+   month is due. Otherwise takes the run lease on the build warehouse (waits while a night holds it).
+1. `close_month` — freezes the due month's concentration figures into `finance.*`.
 2. `publish_closed_figures` — rebuilds the finance marts (`mart_finance_concentration_closed`,
    `..._restatements`), re-runs the quality gate and publishes, so readers see the frozen figures.
-3. `concentration_report` — writes the finance report (xlsx, html, csv) under `<warehouse>/reports/`
+3. `release_warehouse` — teardown: gives the lease back (also after a failure).
+4. `concentration_report` — writes the finance report (xlsx, html, csv) under `<warehouse>/reports/`
    from the serving warehouse.
 """
 
@@ -28,21 +30,29 @@ After month-end close (day `close.day_of_month` of config/pipeline.yml, 07:00 UT
     **dag_kwargs(tags=("finance", "monthly"), writes_warehouse=True),
 )
 def finance_monthly() -> None:
+    @task(task_id="claim_warehouse", pool=WAREHOUSE_POOL)
+    def claim_warehouse(**context) -> str:
+        return monthly.claim_due_month(context)
+
     @task(task_id="close_month", pool=WAREHOUSE_POOL)
-    def close_month(**context) -> str:
-        return monthly.close_due_month(context)
+    def close_month(month: str, **context) -> str:
+        return monthly.close_due_month(month, context)
 
     @task(task_id="publish_closed_figures", pool=WAREHOUSE_POOL)
     def publish_closed_figures(**context) -> str | None:
         return monthly.publish_closed_figures(context)
 
+    @task(task_id="release_warehouse")
+    def release_warehouse(**context) -> bool:
+        return tasks.release_warehouse(context)
+
     @task(task_id="concentration_report")
     def concentration_report(month: str, **context) -> dict[str, str]:
         return monthly.concentration_report(month, context)
 
-    month = close_month()
+    month = claim_warehouse()
     published = publish_closed_figures()
-    month >> published
+    close_month(month) >> published >> release_warehouse().as_teardown(setups=month)
     published >> concentration_report(month)
 
 

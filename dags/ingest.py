@@ -7,7 +7,7 @@ from airflow.sdk import CronDataIntervalTimetable, dag, task
 from kam_warehouse.orchestration import tasks
 from kam_warehouse.orchestration.assets import SOURCE_ASSETS, source_asset
 from kam_warehouse.orchestration.config import load
-from kam_warehouse.orchestration.defaults import WAREHOUSE_POOL, dag_kwargs
+from kam_warehouse.orchestration.defaults import INGEST_MAX_ACTIVE_RUNS, WAREHOUSE_POOL, dag_kwargs
 
 DOC = """
 ### ingest_{source}
@@ -18,6 +18,9 @@ Loads the **{source}** landing zone into the build warehouse (`raw.{source}__*`)
   `nightly.landing_wait_hours` in config/pipeline.yml).
 * `load_landing` loads **every** pending complete day up to that day in date order (catch-up), in the
   one-slot `kam_warehouse` pool, and emits the Asset `kam_raw_{source}` that schedules `kam_nightly`.
+  It never loads during a night: while a night holds the warehouse it waits (rescheduled, no slot held).
+* Up to {max_runs} runs at once, so a sensor waiting for a late day never blocks catch-up or backfill
+  runs of earlier days (their loads still run one at a time, oldest logical date first).
 * A rejected file fails the task at once (no retry): fix the file at the source and clear the task.
   Transient errors (busy warehouse, I/O) are retried with exponential backoff.
 """
@@ -29,8 +32,8 @@ def ingest_dag(source: str) -> None:
     @dag(
         dag_id=f"ingest_{source}",
         schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-        doc_md=DOC.format(source=source),
-        **dag_kwargs(tags=("ingest", source), writes_warehouse=True),
+        doc_md=DOC.format(source=source, max_runs=INGEST_MAX_ACTIVE_RUNS),
+        **dag_kwargs(tags=("ingest", source), writes_warehouse=True, max_active_runs=INGEST_MAX_ACTIVE_RUNS),
     )
     def ingest() -> None:
         @task.sensor(task_id="wait_for_landing", mode="reschedule",

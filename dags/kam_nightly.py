@@ -12,10 +12,15 @@ from kam_warehouse.orchestration.defaults import WAREHOUSE_POOL, dag_kwargs
 
 DOC = """
 ### kam_nightly
-Builds, checks and publishes the warehouse once **both** sources were loaded (Assets `kam_raw_billing`
-and `kam_raw_crm`). The same steps as `kam run`, recorded in `ops.pipeline_runs` under this run's id.
+Builds, checks and publishes the warehouse whenever a source was loaded (Asset `kam_raw_billing` **or**
+`kam_raw_crm`) and some loaded day not yet published is complete for both sources. The same steps as
+`kam run`, recorded in `ops.pipeline_runs` under this run's id. **A night is one writer**: from its
+claim to its publish nothing else writes the build warehouse (no ingest load, no other DAG, no `kam`
+command), so the published `ops.*` describe exactly the data the published marts were built from.
 
-1. `dbt_build` — one `dbt build` (models, seeds, data tests, unit tests), as in `kam run`.
+0. `claim_warehouse` — takes the run lease on the warehouse (waits, rescheduled, while another writer
+   holds it), then **skips** the run when there is nothing complete to publish, alerting when one
+   source has stayed behind the other (naming the source and the days). — one `dbt build` (models, seeds, data tests, unit tests), as in `kam run`.
 2. `dbt_models.<model>` — one task per dbt model and seed, in dbt's lineage: green when the model and its
    tests passed, red with dbt's message when not. **Clear a failed model's task to re-run that model
    alone** (`dbt build --select <model>`), then clear `quality_gate` and what follows.
@@ -23,9 +28,10 @@ and `kam_raw_crm`). The same steps as `kam run`, recorded in `ops.pipeline_runs`
    checks; tiers and publish are held back (rows `held_back`) and the serving warehouse is unchanged.
 4. `reclassify_tiers` — nightly tier reclassification (hysteresis, overrides, history).
 5. `publish` — atomically replaces `serving.duckdb`; emits the Asset `kam_serving`.
+6. `release_warehouse` — teardown: gives the lease back (also after a failed task).
 
-Every task that writes (or may write) the warehouse runs in the one-slot pool `kam_warehouse`, and the
-DAG has `max_active_runs=1`. A run still unfinished after `nightly.max_runtime_minutes` times out and
+Every task that writes (or may write) the warehouse runs in the one-slot pool `kam_warehouse` and holds
+the write lock with the run's lease; the DAG has `max_active_runs=1`. A run still unfinished after `nightly.max_runtime_minutes` times out and
 alerts (failure notifiers); `kam_nightly_deadline` alerts when the publish has not happened by
 `nightly.deadline_utc`. Failures of person-fixable kind (gate block, failed model) are not retried.
 """
@@ -36,12 +42,20 @@ dbt_nodes = task_nodes()
 
 @dag(
     dag_id="kam_nightly",
-    schedule=SOURCE_ASSETS["billing"] & SOURCE_ASSETS["crm"],
+    schedule=SOURCE_ASSETS["billing"] | SOURCE_ASSETS["crm"],
     doc_md=DOC,
     dagrun_timeout=cfg.max_runtime,
     **dag_kwargs(tags=("nightly", "dbt"), writes_warehouse=True),
 )
 def kam_nightly() -> None:
+    @task(task_id="claim_warehouse", pool=WAREHOUSE_POOL)
+    def claim_warehouse(**context) -> str:
+        return tasks.claim_night(context)
+
+    @task(task_id="release_warehouse")
+    def release_warehouse(**context) -> bool:
+        return tasks.release_warehouse(context)
+
     @task(task_id=BUILD_TASK_ID, pool=WAREHOUSE_POOL)
     def dbt_build(**context) -> dict[str, dict[str, str]]:
         return tasks.dbt_build(context)
@@ -62,13 +76,16 @@ def kam_nightly() -> None:
     def publish(**context) -> str | None:
         return tasks.publish(context)
 
+    claim = claim_warehouse()
     build = dbt_build()
+    claim >> build
     with TaskGroup(GROUP_ID, tooltip="one task per dbt model / seed; clear one to re-run it alone") as models:
         by_id = {n.unique_id: dbt_model.override(task_id=n.name)(n.name) for n in dbt_nodes}
         for node in dbt_nodes:
             for upstream in node.upstream:
                 by_id[upstream] >> by_id[node.unique_id]
-    build >> models >> quality_gate() >> reclassify_tiers() >> publish()
+    build >> models >> quality_gate() >> reclassify_tiers() >> publish() >> release_warehouse().as_teardown(
+        setups=claim)
 
 
 kam_nightly()

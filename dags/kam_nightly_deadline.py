@@ -11,8 +11,9 @@ from kam_warehouse.orchestration.defaults import dag_kwargs
 DOC = """
 ### kam_nightly_deadline
 Runs daily at `nightly.deadline_utc` (config/pipeline.yml) and **fails** — which sends the failure
-alerts (log; e-mail via connection `kam_smtp`, Slack via `kam_slack`) — when `serving.duckdb` was not
-published since midnight UTC. Read-only: it never opens the build warehouse.
+alerts (log; e-mail via connection `kam_smtp`, Slack via `kam_slack`) — unless the serving warehouse
+shows the previous day as published for every source; the alert names each late source and day.
+Read-only: it reads `serving.duckdb`, never the build warehouse.
 """
 
 
@@ -24,7 +25,7 @@ published since midnight UTC. Read-only: it never opens the build warehouse.
 )
 def kam_nightly_deadline() -> None:
     @task(task_id="check_nightly_published")
-    def check_nightly_published(**context) -> str:
+    def check_nightly_published(**context) -> dict[str, str]:
         return deadline.check_task(context)
 
     check_nightly_published()

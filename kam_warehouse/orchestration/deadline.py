@@ -4,17 +4,21 @@ Two alerts guard it:
 - `kam_nightly` has `dagrun_timeout = nightly.max_runtime_minutes`: a run still unfinished then fails and
   its failure notifiers alert. (Airflow 3.3's DeadlineAlert crashes `airflow dags test` / `dag.test()`
   when the run succeeds: DagRun.update_state looks the alert up by its definition instead of its id.)
-- `kam_nightly_deadline` runs daily at `deadline_utc` and fails (-> failure notifiers) when the serving
-  warehouse has not been published since midnight UTC, which also catches a nightly that never started
-  (e.g. a source never delivered).
+- `kam_nightly_deadline` runs daily at `deadline_utc` (its logical date) and fails (-> failure notifiers)
+  unless the serving warehouse shows every source's previous day as published: day D lands after
+  midnight ending D, so by the deadline on D+1 serving must hold D for billing and for crm. The alert
+  names each late source and day, which also covers a nightly that never started (a source never
+  delivered, a day rejected and not fixed, a night held back by the quality gate).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 from kam_warehouse.errors import KamError
+from kam_warehouse.orchestration.night import SOURCES
 
 
 class DeadlineMissed(KamError):
@@ -26,22 +30,53 @@ def cron_for(deadline: time) -> str:
     return f"{deadline.minute} {deadline.hour} * * *"
 
 
-def last_publish(serving_db: Path) -> datetime | None:
-    """When serving.duckdb was last replaced (publish replaces it atomically, so its mtime is the publish)."""
+def due_day(deadline_at: datetime) -> date:
+    """The extract day that must be published by the deadline at `deadline_at`: the day before."""
+    return deadline_at.astimezone(UTC).date() - timedelta(days=1)
+
+
+def published_through(serving_db: Path, sources: tuple[str, ...] = SOURCES) -> dict[str, date | None]:
+    """Per source, the latest extract day the serving warehouse shows as loaded (ops.load_manifest)."""
+    through: dict[str, date | None] = dict.fromkeys(sources)
     if not serving_db.exists():
-        return None
-    return datetime.fromtimestamp(serving_db.stat().st_mtime, tz=UTC)
+        return through
+    import duckdb
+
+    with duckdb.connect(str(serving_db), read_only=True) as con:
+        has = con.execute("SELECT count(*) FROM information_schema.tables "
+                          "WHERE table_schema = 'ops' AND table_name = 'load_manifest'").fetchone()
+        if has and has[0]:
+            for source, day in con.execute("SELECT source, max(extract_day) FROM ops.load_manifest "
+                                           "WHERE status = 'loaded' GROUP BY source").fetchall():
+                if source in through:
+                    through[source] = day
+    return through
 
 
-def check_published(serving_db: Path, *, now: datetime, deadline: time) -> datetime:
-    """Raise DeadlineMissed unless serving_db was published on `now`'s UTC day; return the publish time."""
-    day_start = datetime.combine(now.astimezone(UTC).date(), time(0, 0), tzinfo=UTC)
-    published = last_publish(serving_db)
-    if published is None or published < day_start:
-        seen = published.isoformat(timespec="minutes") if published else "never"
+def check_published(serving_db: Path, *, deadline_at: datetime, deadline: time,
+                    sources: tuple[str, ...] = SOURCES) -> dict[str, str]:
+    """Raise DeadlineMissed naming every source whose due day is not published; else its days."""
+    due = due_day(deadline_at)
+    through = published_through(serving_db, sources)
+    late = {s: d for s, d in through.items() if d is None or d < due}
+    if late:
+        what = "; ".join(f"{s} day {due} is not published (serving has {s} through {d or 'no day'})"
+                         for s, d in late.items())
         raise DeadlineMissed(
-            f"the nightly publish has not happened by {deadline:%H:%M} UTC on {day_start:%Y-%m-%d}: "
-            f"{serving_db} was last published {seen}. Check kam_nightly and the ingest DAGs "
-            "(did both sources deliver _SUCCESS?) and ops.pipeline_runs."
+            f"nightly deadline {deadline:%H:%M} UTC on {deadline_at.astimezone(UTC):%Y-%m-%d} missed: {what}. "
+            f"Serving: {serving_db}. Check the ingest DAGs (did the source deliver _SUCCESS? was a file "
+            "rejected?), kam_nightly (skipped, failed, held back by the gate?) and ops.pipeline_runs."
         )
-    return published
+    return {s: d.isoformat() for s, d in through.items() if d is not None}
+
+
+def check_task(context: Any) -> dict[str, str]:
+    """Task body of kam_nightly_deadline: the run's logical date is the deadline being checked."""
+    from kam_warehouse.orchestration.config import load
+    from kam_warehouse.orchestration.runtime import fail_fast
+    from kam_warehouse.settings import Settings
+
+    deadline_at = context.get("logical_date") or context["data_interval_end"]
+    with fail_fast():
+        return check_published(Settings.from_env().serving_db, deadline_at=deadline_at,
+                               deadline=load().deadline_utc)

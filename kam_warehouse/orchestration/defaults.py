@@ -13,6 +13,8 @@ WAREHOUSE_POOL = "kam_warehouse"
 WAREHOUSE_POOL_SLOTS = 1
 WAREHOUSE_POOL_DESCRIPTION = "KAM build warehouse (DuckDB): one writer at a time"
 TAGS = ("kam",)
+#: ingest runs at once: a sensor waiting for a late day must not block catch-up of earlier days
+INGEST_MAX_ACTIVE_RUNS = 8
 START_DATE = datetime(2024, 1, 1)
 
 
@@ -31,7 +33,8 @@ def default_args(**overrides: Any) -> dict[str, Any]:
 
 
 def dag_kwargs(*, tags: tuple[str, ...], writes_warehouse: bool, **overrides: Any) -> dict[str, Any]:
-    """Keyword arguments for `@dag`: shared defaults plus `max_active_runs=1` for warehouse writers."""
+    """Keyword arguments for `@dag`: shared defaults plus `max_active_runs=1` for warehouse writers
+    (override it with `max_active_runs=` where runs only wait, e.g. the ingest DAGs' sensors)."""
     kwargs: dict[str, Any] = {
         "start_date": START_DATE,
         "catchup": False,

@@ -12,16 +12,21 @@ log = logging.getLogger("kam_warehouse.maintenance")
 
 
 def prune_builds(context: Any) -> list[str]:
-    """Keep the newest `publish.keep_builds` published builds; never the one being served."""
+    """Keep the newest `publish.keep_builds` published builds; never the one being served.
+
+    Holds the write lock (publish writes the builds folder), so it waits while a night runs."""
+    from kam_warehouse.orchestration import lease
+    from kam_warehouse.orchestration.runtime import fail_fast
     from kam_warehouse.serving import builds
     from kam_warehouse.serving.publish import keep_builds
     from kam_warehouse.settings import Settings
 
     settings = Settings.from_env()
-    served = builds.read_info(settings.serving_db)
-    protect = {builds.build_name(served.run_id)} if served else set()
-    builds.remove_partials(settings.builds_dir)
-    removed = builds.prune(settings.builds_dir, keep=keep_builds(settings), protect=protect)
+    with fail_fast(), lease.writing(context, leased=False):
+        served = builds.read_info(settings.serving_db)
+        protect = {builds.build_name(served.run_id)} if served else set()
+        builds.remove_partials(settings.builds_dir)
+        removed = builds.prune(settings.builds_dir, keep=keep_builds(settings), protect=protect)
     log.info("pruned %d build(s): %s", len(removed), removed or "nothing")
     return removed
 
@@ -69,8 +74,12 @@ def checkpoint(db_path: Path) -> dict[str, int]:
 
 
 def checkpoint_build_warehouse(context: Any) -> dict[str, int]:
+    """FORCE CHECKPOINT build.duckdb under the write lock (never during a night)."""
+    from kam_warehouse.orchestration import lease
     from kam_warehouse.orchestration.runtime import fail_fast
     from kam_warehouse.settings import Settings
 
-    with fail_fast():
-        return checkpoint(Settings.from_env().build_db)
+    with fail_fast(), lease.writing(context, leased=False):
+        sizes = checkpoint(Settings.from_env().build_db)
+    log.info("checkpointed build.duckdb: %d -> %d bytes", sizes["bytes_before"], sizes["bytes_after"])
+    return sizes

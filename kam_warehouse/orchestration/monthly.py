@@ -1,32 +1,54 @@
-"""Task bodies of finance_monthly: freeze the closed month's figures, then write the finance report."""
+"""Task bodies of finance_monthly: decide the due month and claim the warehouse, freeze the closed
+month's figures, publish them through the gate, then write the finance report."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
 
-from kam_warehouse.orchestration.runtime import fail_fast, run_context
+from kam_warehouse.orchestration import lease
+from kam_warehouse.orchestration.runtime import fail_fast, log, run_context
 
 REPORT_FORMATS: frozenset[str] = frozenset({"xlsx", "html", "csv"})
 #: the dbt models that show the frozen figures and restatements
 FINANCE_MODELS = "path:models/marts/finance"
 
 
-def close_due_month(context: Any) -> str:
-    """Close the month due on the run's logical date (skip the run when none is due)."""
+def run_day(context: Any) -> date:
+    """The day the run stands for: its logical date (the cron time of a scheduled run)."""
+    return (context.get("logical_date") or context["data_interval_end"]).date()
+
+
+def claim_due_month(context: Any) -> str:
+    """First task: the month due for close on the run's day, with the warehouse claimed for the run.
+
+    No month due (a run before `close.day_of_month`): the task and so the run's tasks are **skipped**
+    (not failed) and the warehouse is not touched."""
     from airflow.sdk.exceptions import AirflowSkipException
 
     from kam_warehouse.config import load_yaml
-    from kam_warehouse.serving import close_month, due_close_month
+    from kam_warehouse.serving import due_close_month
+
+    settings = run_context(context).settings
+    today = run_day(context)
+    with fail_fast():
+        month = due_close_month(today, load_yaml(settings.config_dir, "pipeline.yml"))
+    if month is None:
+        raise AirflowSkipException(f"no month is due for close on {today} (close.day_of_month in pipeline.yml)")
+    lease.acquire(context)
+    log.info("finance_monthly: closing %s", month.strftime("%Y-%m"))
+    return month.isoformat()
+
+
+def close_due_month(month: str, context: Any) -> str:
+    """Freeze `month`'s concentration figures (closing a closed month again is a recorded no-op)."""
+    from kam_warehouse.serving import close_month
 
     ctx = run_context(context)
-    today: date = (context.get("logical_date") or context["data_interval_end"]).date()
-    with fail_fast():
-        month = due_close_month(today, load_yaml(ctx.settings.config_dir, "pipeline.yml"))
-        if month is None:
-            raise AirflowSkipException(f"no month is due for close on {today}")
-        close_month(ctx.settings, month, run_id=ctx.run_id)
-    return month.isoformat()
+    with fail_fast(), lease.writing(context):
+        result = close_month(ctx.settings, date.fromisoformat(month), run_id=ctx.run_id)
+    log.info("%s", result.message)
+    return result.message
 
 
 def publish_closed_figures(context: Any) -> str | None:
@@ -38,7 +60,7 @@ def publish_closed_figures(context: Any) -> str | None:
     from kam_warehouse.pipeline import step_dbt_build, step_publish, step_quality_gate
 
     ctx = run_context(context)
-    with fail_fast():
+    with fail_fast(), lease.writing(context):
         step_dbt_build(ctx, select=FINANCE_MODELS)
         step_quality_gate(ctx)
         return step_publish(ctx).record.message

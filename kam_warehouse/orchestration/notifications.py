@@ -67,7 +67,10 @@ class KamAlertNotifier(BaseNotifier):
         return describe_failure(context)
 
     def notify(self, context: Any) -> None:
-        text = self.message(context)
+        self.send(self.message(context), context)
+
+    def send(self, text: str, context: Any) -> None:
+        """Log `text` as an error and fan it out to every configured channel."""
         log.error(text)
         self._send_email(text, context)
         self._send_slack(text, context)
@@ -97,6 +100,11 @@ class KamAlertNotifier(BaseNotifier):
         from airflow.providers.slack.notifications.slack import SlackNotifier
 
         SlackNotifier(slack_conn_id=SLACK_CONN_ID, channel=channel, text=text)(context)
+
+
+def alert(text: str, context: Any) -> None:
+    """Raise an alert from inside a task (e.g. a source behind the other) without failing the task."""
+    KamAlertNotifier("alert").send(f"KAM Warehouse: {text}", context)
 
 
 def failure_callbacks() -> list[BaseNotifier]:

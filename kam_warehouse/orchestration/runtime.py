@@ -54,10 +54,16 @@ def is_transient(exc: BaseException) -> bool:
 def fail_fast() -> Iterator[None]:
     """Turn a non-transient error (rejected file, gate block, bad config, a bug) into AirflowFailException,
     so Airflow fails the task at once, without retries, with the original message."""
-    from airflow.sdk.exceptions import AirflowFailException
+    from airflow.sdk.exceptions import (
+        AirflowFailException,
+        AirflowRescheduleException,
+        AirflowSkipException,
+    )
 
     try:
         yield
+    except (AirflowSkipException, AirflowRescheduleException, AirflowFailException):
+        raise  # Airflow's own control flow: skip, reschedule, fail (already decided)
     except Exception as exc:
         if is_transient(exc):
             raise

