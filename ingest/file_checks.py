@@ -58,12 +58,12 @@ def check_header(rel: str, e: Entity, name: str, head: list[Record]) -> list[str
     missing = [c for c in e.column_names if c not in header]
     if missing or head[0].line != 1:
         found = _header_line(e, head)
-        where = f"; the header is on line {found}, it must be line 1" if found and found != 1 else ""
+        where = f": the header is on line {found}, it must be line 1" if found and found != 1 else ""
         if head[0].line != 1 and not where:
-            where = "; line 1 is blank, the header must be line 1"
-        cls = "header_not_on_first_row" if where else "missing_required_column"
-        lacks = f"line 1 lacks {', '.join(missing)}" if missing else "line 1 holds no header"
-        raise FileRejected(rel, f"{cls}: {name} {lacks}{where}")
+            where = ": line 1 is blank, the header must be line 1"
+        if where:
+            raise FileRejected(rel, f"header_not_on_first_row: {name}{where}")
+        raise FileRejected(rel, f"missing_required_column: {name} line 1 lacks {', '.join(missing)}")
     unnamed = [str(i) for i, h in enumerate(header, start=1) if not h]
     if unnamed:
         raise FileRejected(rel, f"empty_column_name: {name} header column(s) {', '.join(unnamed)} have no name")

@@ -85,7 +85,7 @@ def _survey_source(landing_dir: Path, source: str, result: LandingSurvey) -> lis
         rel = f"{source}/{child.name}"
         day = _folder_date(child.name)
         if day is None:
-            result.notices.append(f"{rel}: not a YYYY-MM-DD day folder (a valid date), not read")
+            result.notices.append(f"{rel}: folder name is not a date YYYY-MM-DD, not read")
         elif not inside_root(landing_dir, child):
             days.append(day)  # listed so that the loader refuses it with a manifest row
         elif not child.is_dir():
@@ -183,7 +183,7 @@ def day_problems(landing_dir: Path, source: str, day: date) -> list[FileProblem]
             hint = f"did you mean {_normalised(name)}? " if entity else ""
             expected = ", ".join([SUCCESS_MARKER, *names])
             problems.append(FileProblem(
-                child, what, f"unknown_file: {rel}/{name!r} is not a file of the extract contract ({hint}"
+                child, what, f"unknown_file: {rel + '/' + name!r} is not a file of the extract contract ({hint}"
                 f"expected names: {expected})", copyable=True))
     problems += _ambiguous(folder, rel, source)
     return problems

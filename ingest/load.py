@@ -78,8 +78,6 @@ def load_landing(
     found = survey(landing_dir, ordered)
     report.notices += found.notices
     rejections: dict[str, FileRejected] = {s: FileRejected(s, p) for s, p in found.refused.items()}
-    for notice in found.notices:
-        _tell(progress, notice)
     with _connect(db_path) as con:
         for source in ordered:
             report.changed += _changes(con, landing_dir, source, run_id, report)

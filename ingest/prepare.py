@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import itertools
 import warnings
-import zipfile
 from pathlib import Path
 
 from ingest.errors import FileRejected
 from ingest.fileinfo import CHUNK, FileInfo
 from ingest.records import Record, physical_lines, split_records
 
+#: the first bytes of every xlsx file (a zip container)
+ZIP_SIGNATURE = b"PK\x03\x04"
 #: chunk size for reading only the first records of a file
 HEAD_CHUNK = 64 * 1024
 
@@ -39,7 +40,9 @@ def xlsx_to_csv(rel: str, path: Path, out: Path) -> Path:
     """First sheet of a workbook as CSV text, every cell as text (empty cells stay empty)."""
     import pandas as pd
 
-    if not zipfile.is_zipfile(path):
+    with path.open("rb") as f:
+        signature = f.read(len(ZIP_SIGNATURE))
+    if signature != ZIP_SIGNATURE:
         raise FileRejected(
             rel, f"not_a_workbook: {path.name} is not an Excel workbook (no xlsx container; a CSV must be named .csv)"
         )
