@@ -8,7 +8,7 @@ A test's severity lives on the test in dbt (`severity`, `warn_if`, `error_if`); 
 |---|---|---|
 | `pass` | the test's (success) | |
 | `fail`, `error` | block, always | dbt skipped everything downstream: the build is incomplete |
-| `skipped` | block, always | the test did not run on the data about to be published |
+| `skipped` | block, always, as one row `dbt.skipped` listing them | the test did not run on this data |
 | `warn` | `dbt.warnings` of config/quality.yml (warn, block or off) | |
 
 `dbt.results` (config/quality.yml) checks the artifacts themselves: present, readable, from a `dbt build`
@@ -28,6 +28,8 @@ from expectations.results import CheckResult
 
 RESULTS_KEY = "dbt.results"
 WARNINGS_KEY = "dbt.warnings"
+#: the verdict row listing the tests dbt skipped (their model was not built this time)
+SKIPPED_KEY = "dbt.skipped"
 DBT_KEYS: frozenset[str] = frozenset({RESULTS_KEY, WARNINGS_KEY})
 HOME = "dbt"
 #: dbt invocations whose results carry the project's tests
@@ -155,14 +157,20 @@ def dbt_verdicts(target_dir: Path | None, latest_load: datetime | None,
             home=HOME))
     if run is None:
         return out
+    skipped = [t for t in run.tests if t.status == "skipped"]
     for t in run.tests:
         severity = warn_cfg.severity if t.status == "warn" else "block"
-        if severity == "off":
+        if severity == "off" or t.status == "skipped":
             continue
         out.append(CheckResult(
             name=f"dbt.{t.name}", suite="dbt", table=t.relation, severity=severity, success=t.status == "pass",
             observed_value=t.status if t.failures is None else f"{t.status} ({t.failures})",
             violations=() if t.status == "pass" else (_violation(t),), home=HOME))
+    if skipped:  # one verdict for them: a failed test upstream already names the cause
+        out.append(CheckResult(
+            name=SKIPPED_KEY, suite="dbt", table="", severity="block", success=False,
+            observed_value=f"{len(skipped)} skipped", home=HOME,
+            violations=tuple(f"{t.name}{' on ' + t.relation if t.relation else ''}" for t in skipped)))
     return out
 
 
@@ -194,8 +202,6 @@ def _observed(run: DbtRun | None, problem: str | None) -> str:
 def _violation(t: DbtTest) -> str:
     on = f" on {t.relation}" if t.relation else ""
     kind = "unit test" if t.resource_type == "unit_test" else "test"
-    if t.status == "skipped":
-        return f"dbt {kind}{on} skipped: a model it depends on failed or was skipped"
     rows = f": {t.failures} failing row(s)" if t.failures else ""
     detail = f" ({t.message})" if t.message and t.status == "error" else ""
     return f"dbt {kind}{on} returned {t.status}{rows}{detail}"

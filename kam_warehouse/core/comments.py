@@ -18,8 +18,10 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def comment_table(con: _Executes, table: str, description: str, columns: Mapping[str, str]) -> None:
-    """COMMENT ON the table `table` (schema.name) and each of `columns` (name -> description)."""
-    con.execute(f"COMMENT ON TABLE {table} IS {_literal(description)}")
+def comment_table(con: _Executes, table: str, description: str | None, columns: Mapping[str, str]) -> None:
+    """COMMENT ON the table `table` ([catalog.]schema.name, quoted as needed) and each of `columns`
+    (name -> description); a description of None leaves the table's comment as it is."""
+    if description is not None:
+        con.execute(f"COMMENT ON TABLE {table} IS {_literal(description)}")
     for column, text in columns.items():
         con.execute(f'COMMENT ON COLUMN {table}."{column}" IS {_literal(text)}')

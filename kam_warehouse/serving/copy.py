@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 
+from kam_warehouse.core.comments import comment_table
 from kam_warehouse.faults import fault_point
 from kam_warehouse.serving.builds import PUBLISH_INFO
 from kam_warehouse.serving.errors import PublishError
@@ -64,6 +65,7 @@ def write_build_file(build_db: Path, target: Path, *, run_id: str, as_of: date |
                     f"publish of run {run_id} failed copying {schema}.{name} from {build_db}: {exc}. "
                     "The published serving warehouse is unchanged; fix the model and publish again."
                 ) from exc
+            _copy_comments(con, src, schema, name)
             counts[f"{schema}.{name}"] = _count(con, f"{_q(src)}.{qualified}")
             fault_point("publish:table_copied")
         con.execute(
@@ -71,6 +73,7 @@ def write_build_file(build_db: Path, target: Path, *, run_id: str, as_of: date |
             "?::DATE AS as_of_date, ?::INTEGER AS tables, ?::VARCHAR AS source_file",
             [run_id, datetime.now(UTC).replace(tzinfo=None), as_of, len(counts), str(build_db)],
         )
+        comment_table(con, f"{_DST}.{PUBLISH_INFO}", PUBLISH_INFO_DOC, PUBLISH_INFO_COLUMNS)
         _close_own_publish_row(con, run_id)
         con.execute(f"CHECKPOINT {_DST}")
         con.execute(f"DETACH {_DST}")
@@ -79,6 +82,31 @@ def write_build_file(build_db: Path, target: Path, *, run_id: str, as_of: date |
     if wal.exists():
         raise PublishError(f"publish of run {run_id}: {wal} remained after CHECKPOINT; the build file is not final")
     return counts
+
+
+PUBLISH_INFO_DOC = "Which build this serving file is: one row written by the publish that produced it."
+PUBLISH_INFO_COLUMNS = {
+    "run_id": "Pipeline run that published this file (ops.pipeline_runs.run_id).",
+    "published_at": "When the file was written (UTC).",
+    "as_of_date": "As-of date of the data: the latest complete extract day loaded.",
+    "tables": "Tables and views of marts and ops copied into the file.",
+    "source_file": "Build warehouse the file was copied from.",
+}
+
+
+def _copy_comments(con: duckdb.DuckDBPyConnection, src: str, schema: str, name: str) -> None:
+    """CREATE TABLE AS drops comments: carry the relation's and its columns' comments (dbt persist_docs,
+    Python DDL) over to the published copy, so BI tools show what each table and column means."""
+    relation = con.execute(
+        "SELECT comment FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? AND table_name = ? "
+        "UNION ALL SELECT comment FROM duckdb_views() WHERE database_name = ? AND schema_name = ? AND view_name = ?",
+        [src, schema, name, src, schema, name],
+    ).fetchone()
+    columns = dict(con.execute(
+        "SELECT column_name, comment FROM duckdb_columns() WHERE database_name = ? AND schema_name = ? "
+        "AND table_name = ? AND comment IS NOT NULL AND comment <> ''", [src, schema, name],
+    ).fetchall())
+    comment_table(con, f"{_DST}.{schema}.{_q(name)}", relation[0] if relation else None, columns)
 
 
 RUN_LOG_COLUMNS = frozenset({"run_id", "step", "status", "started_at", "ended_at", "duration_s", "message"})

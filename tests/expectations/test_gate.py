@@ -157,7 +157,7 @@ def test_failed_dbt_test_blocks_naming_the_test_and_model(good_db: Path, config_
 def test_dbt_warning_follows_the_configured_severity(good_db: Path, config_dir: Path, tmp_path: Path,
                                                      make_dbt_target: Callable[..., Path]) -> None:
     """A dbt test that returned `warn` is a warning by default, blocks when dbt.warnings is block, and is not
-    recorded when it is off; a skipped test (its model did not build) always blocks."""
+    recorded when it is off; tests dbt skipped (their model did not build) block as one row listing them."""
     target = make_dbt_target([("not_null_int_invoice_lines_converted_fx_rate", "warn", 2, "int_invoice_lines_converted")])
     warned = _gate(good_db, config_dir, tmp_path, target, "w1", gx=False)
     assert warned.outcome == "warned"
@@ -168,10 +168,11 @@ def test_dbt_warning_follows_the_configured_severity(good_db: Path, config_dir: 
     _set(config_dir, "dbt.warnings", "off")
     off = _gate(good_db, config_dir, tmp_path, target, "w3", gx=False)
     assert off.outcome == "passed" and not [r for r in off.results if r.name.startswith("dbt.not_null")]
-    skipped = make_dbt_target([("unique_dim_account_account_id", "skipped", 0, "dim_account")])
+    skipped = make_dbt_target([("unique_dim_account_account_id", "skipped", 0, "dim_account"),
+                               ("not_null_dim_account_group_id", "skipped", 0, "dim_account")])
     result = _gate(good_db, config_dir, tmp_path, skipped, "s", gx=False)
-    assert result.failed_blocking == ["dbt.unique_dim_account_account_id dbt test on marts.dim_account skipped: "
-                                      "a model it depends on failed or was skipped"]
+    assert result.failed_blocking == ["dbt.skipped unique_dim_account_account_id on marts.dim_account",
+                                      "dbt.skipped not_null_dim_account_group_id on marts.dim_account"]
 
 
 @pytest.mark.parametrize(("case", "expected"), [
