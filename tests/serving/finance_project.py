@@ -120,6 +120,19 @@ def write_inputs(db: Path, *, month: date, as_of: date, accounts: Sequence[Accou
             "'utf-8', 1, 1, 0, NULL, 'b1', 'loaded', NULL, now())", [as_of])
 
 
+def late_invoice(db: Path, *, loaded_on: date, account_id: str = "A3", amount: float = 8_100_000.0) -> None:
+    """A November invoice for `account_id` arriving in the extract of `loaded_on` (after the close): the
+    raw rows the restatement's cause is derived from."""
+    with duckdb.connect(str(db)) as con:
+        con.execute("INSERT INTO raw.billing__invoices (invoice_id, account_id, invoice_date, due_date, currency, "
+                    "status, updated_at, _extract_day) VALUES ('LATE1', ?, '2025-11-20', '2025-12-20', 'CNY', "
+                    "'issued', '2025-12-06 08:00', ?)", [account_id, loaded_on])
+        con.execute("INSERT INTO raw.billing__invoice_lines (invoice_line_id, invoice_id, product_code, quantity, "
+                    "unit_price, amount, service_start, service_end, updated_at, _extract_day) VALUES ('LATE1-1', "
+                    "'LATE1', 'P', 1, ?, ?, '2025-11-01', '2025-11-30', '2025-12-06 08:00', ?)",
+                    [amount, amount, loaded_on])
+
+
 def dbt_build(project: Path, db: Path) -> None:
     from dbt.cli.main import dbtRunner
 

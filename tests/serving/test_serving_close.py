@@ -34,18 +34,6 @@ def _rows(db: Path, sql: str, params: list[object] | None = None) -> list[tuple]
         return con.execute(sql, params or []).fetchall()
 
 
-def _late_invoice(db: Path, *, loaded_on: date) -> None:
-    """An invoice for November arriving in the extract of `loaded_on` (after the close)."""
-    with duckdb.connect(str(db)) as con:
-        con.execute("INSERT INTO raw.billing__invoices (invoice_id, account_id, invoice_date, due_date, currency, "
-                    "status, updated_at, _extract_day) VALUES ('LATE1', 'A3', '2025-11-20', '2025-12-20', 'CNY', "
-                    "'issued', '2025-12-06 08:00', ?)", [loaded_on])
-        con.execute("INSERT INTO raw.billing__invoice_lines (invoice_line_id, invoice_id, product_code, quantity, "
-                    "unit_price, amount, service_start, service_end, updated_at, _extract_day) VALUES ('LATE1-1', "
-                    "'LATE1', 'P', 1, 8100000, 8100000, '2025-11-01', '2025-11-30', '2025-12-06 08:00', ?)",
-                    [loaded_on])
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """One dbt build of the finance project over November's stub marts: (project, built warehouse)."""
@@ -90,7 +78,7 @@ def test_close_freezes_figures_entities_and_comparisons_and_late_data_only_resta
     assert _rows(settings.build_db, top.format("marts.mart_finance_concentration_closed_entities")) == [
         ("A1", "华为技术有限公司")]
 
-    _late_invoice(settings.build_db, loaded_on=date(2025, 12, 6))
+    fp.late_invoice(settings.build_db, loaded_on=date(2025, 12, 6))
     fp.write_inputs(settings.build_db, month=NOV, as_of=date(2025, 12, 6), accounts=LATE)
     fp.dbt_build(project, settings.build_db)
 
@@ -217,7 +205,7 @@ def test_dbt_pre_hook_and_python_create_the_same_finance_tables(settings: Settin
 ])
 def test_due_close_month_is_the_previous_month_from_the_close_day(today: date, expected: date | None) -> None:
     """finance_monthly closes the previous month from close.day_of_month on (earlier: nothing is due)."""
-    assert due_close_month(today, {"close": {"day_of_month": 5}}) == expected
+    assert due_close_month(today, 5) == expected
 
 
 def test_close_result_message_names_the_month() -> None:

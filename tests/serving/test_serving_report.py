@@ -1,148 +1,279 @@
-"""The finance concentration report: workbook, CSV and HTML carry the mart's numbers; charts render."""
+"""The finance concentration report as finance uses it: numbers equal the marts', a closed month's
+report stays identical after late data except its restatements, formula-like names stay text, the
+workbook prints one landscape page per sheet with native charts in LibreOffice, the HTML renders in
+headless Chromium. One real dbt build (finance models over stub marts) and real publishes."""
 
 from __future__ import annotations
 
 import csv
+import dataclasses
+import importlib.util
+import re
 import shutil
 import subprocess
+import zipfile
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from kam_warehouse.serving import close_month, publish
 from kam_warehouse.serving.errors import ReportError
-from kam_warehouse.serving.report import concentration_report
+from kam_warehouse.serving.report import concentration_report, tables
+from kam_warehouse.serving.report.data import load
+from kam_warehouse.settings import Settings
 
-MONTH = date(2025, 11, 1)
-ACCOUNTS = [("A1", "华为技术有限公司", 5_000_000.0), ("A2", "中国平安保险", 2_500_000.0), ("A3", "Acme GmbH", 900_000.0),
-            ("A4", "小米科技", 400_000.0), ("A5", "Globex Ltd", 200_000.0)]
-REPO_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "concentration_report.png"
+_spec = importlib.util.spec_from_file_location("finance_project", Path(__file__).with_name("finance_project.py"))
+assert _spec and _spec.loader
+fp = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(fp)
 
-
-def _serving(path: Path, *, closed_revenue: float | None = None) -> Path:
-    """A serving warehouse with the marts the report reads (and, optionally, a closed month)."""
-    with duckdb.connect(str(path)) as con:
-        con.execute("CREATE SCHEMA marts")
-        con.execute("CREATE TABLE marts._publish_info AS SELECT 'run-report' AS run_id")
-        con.execute("CREATE TABLE marts.dim_account (account_id VARCHAR, account_name VARCHAR, segment VARCHAR, "
-                    "customer_type VARCHAR, tier VARCHAR)")
-        con.executemany("INSERT INTO marts.dim_account VALUES (?, ?, 'enterprise', 'economic', 'key')",
-                        [(a, n) for a, n, _ in ACCOUNTS])
-        con.execute("CREATE TABLE acc (entity_id VARCHAR, revenue DOUBLE)")
-        con.executemany("INSERT INTO acc VALUES (?, ?)", [(a, r) for a, _, r in ACCOUNTS])
-        con.execute("""CREATE TABLE marts.mart_revenue_lorenz AS
-            SELECT ?::DATE AS revenue_month, lv.level, 'month' AS "window",
-                   row_number() OVER w AS point, entity_id, revenue,
-                   row_number() OVER w / count(*) OVER (PARTITION BY lv.level) AS cumulative_entity_share,
-                   sum(revenue) OVER w / sum(revenue) OVER (PARTITION BY lv.level) AS cumulative_revenue_share
-            FROM acc, (VALUES ('account'), ('group')) lv(level)
-            WINDOW w AS (PARTITION BY lv.level ORDER BY revenue ASC, entity_id DESC)""", [MONTH])
-        con.execute("""CREATE TABLE marts.mart_revenue_concentration_monthly AS
-            SELECT ?::DATE AS revenue_month, l.level, w.w AS "window", 5::BIGINT AS active_count,
-                   (9000000 * w.f)::DECIMAL(18,4) AS total_revenue, 1::INTEGER AS top_20pct_count,
-                   0.5555555556 AS top_20pct_share, 1.0 AS top_10_share, 3::BIGINT AS count_for_80pct,
-                   4138.27 AS hhi, 0.4622 AS gini, 0.5555 AS max_share, true AS has_account_over_10pct
-            FROM (VALUES ('account'), ('group')) l(level), (VALUES ('month', 1), ('t12m', 12)) w(w, f)""", [MONTH])
-        con.execute("""CREATE TABLE marts.mart_revenue_concentration_by_segment AS
-            SELECT *, 'enterprise' AS segment FROM marts.mart_revenue_concentration_monthly""")
-        if closed_revenue is not None:
-            con.execute("""CREATE TABLE marts.mart_finance_concentration_closed AS
-                SELECT revenue_month AS closed_month, 'overall' AS figure_set, level, "window" AS time_window,
-                       'all' AS segment, metric, value
-                FROM (UNPIVOT (SELECT revenue_month, level, "window", active_count::DOUBLE active_count,
-                               ?::DOUBLE total_revenue, top_20pct_share, top_10_share,
-                               count_for_80pct::DOUBLE count_for_80pct, hhi, gini
-                               FROM marts.mart_revenue_concentration_monthly)
-                      ON COLUMNS(* EXCLUDE (revenue_month, level, "window")) INTO NAME metric VALUE value)""",
-                        [closed_revenue])
-            con.execute("""CREATE TABLE marts.mart_finance_concentration_restatements AS
-                SELECT closed_month, figure_set, level, time_window, segment, metric, value AS closed_value,
-                       9000000.0 AS current_value, 9000000.0 - value AS delta,
-                       'late invoice loaded after close (1 lines)' AS cause
-                FROM marts.mart_finance_concentration_closed
-                WHERE metric = 'total_revenue' AND time_window = 'month'""")
-    return path
+NOV = date(2025, 11, 1)
+HYPERLINK = '=HYPERLINK("http://x","y")'
+ACCOUNTS = (*fp.ACCOUNTS, ("A6", HYPERLINK, 150_000.0), ("A7", "@SUM(A1:A2)", 120_000.0), ("A8", "+1-2", 100_000.0),
+            ("A9", "-cmd", 90_000.0))
+LATE = tuple((a, n, 9_000_000.0 if a == "A3" else r) for a, n, r in ACCOUNTS)  # Acme becomes the top account
+SHEETS = ["Summary", "Top accounts", "Top groups", "By segment", "Charts", "Restatements"]
 
 
-def test_workbook_and_csv_carry_the_marts_numbers(tmp_path: Path) -> None:
-    """The Summary sheet and the CSV hold exactly the mart's figures for the month (both levels and
-    windows), with finance number formats; every required sheet is there."""
+@dataclasses.dataclass(frozen=True)
+class Book:
+    open: Path  # serving warehouse before the close
+    closed: Path  # right after `close` + publish
+    late: Path  # after a late invoice changed November (Acme top), published again
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory: pytest.TempPathFactory) -> Book:
+    root = tmp_path_factory.mktemp("report")
+    config = root / "config"
+    config.mkdir()
+    (config / "pipeline.yml").write_text("publish:\n  keep_builds: 3\nclose:\n  day_of_month: 5\n")
+    s = Settings(landing_dir=root / "landing", warehouse_dir=root / "warehouse", config_dir=config)
+    s.ensure_dirs()
+    fp.write_inputs(s.build_db, month=NOV, as_of=date(2025, 12, 3), accounts=ACCOUNTS)
+    fp.dbt_build(fp.make_project(root), s.build_db)
+    served = {}
+    for stage in ("open", "closed", "late"):
+        if stage == "closed":
+            close_month(s, NOV, run_id="close__1", closed_by="@finance-bot")
+        if stage == "late":
+            fp.late_invoice(s.build_db, loaded_on=date(2025, 12, 6))
+            fp.write_inputs(s.build_db, month=NOV, as_of=date(2025, 12, 6), accounts=LATE)
+        publish(s, run_id=f"publish__{stage}")
+        served[stage] = root / f"{stage}.duckdb"
+        shutil.copyfile(s.serving_db, served[stage])
+    return Book(**served)
+
+
+def _mart(db: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def _sheet_values(ws) -> list[list[object]]:  # type: ignore[no-untyped-def]
+    return [[c.value for c in row] for row in ws.iter_rows()]
+
+
+def _table_rows(ws, first_column: str) -> tuple[list[object], list[list[object]]]:  # type: ignore[no-untyped-def]
+    """(header, rows) of the sheet's table whose header row starts with `first_column`."""
+    values = _sheet_values(ws)
+    start = next(i for i, r in enumerate(values) if r[0] == first_column)
+    rows = []
+    for r in values[start + 1:]:
+        if r[0] is None:
+            break
+        rows.append(r)
+    return values[start], rows
+
+
+def test_workbook_and_csv_carry_the_marts_numbers(book: Book, tmp_path: Path) -> None:
+    """Every headline figure of the Summary (both levels and windows) equals the mart's value, the MoM /
+    YoY columns equal the comparison months', the top accounts are the mart's; the CSV has the mart's
+    columns at full precision (equal, not approximately equal)."""
     from openpyxl import load_workbook
 
-    db = _serving(tmp_path / "serving.duckdb")
-    out = concentration_report(db, MONTH, tmp_path / "out", {"xlsx", "csv"})
+    out = concentration_report(book.open, NOV, tmp_path, {"xlsx", "csv"})
     wb = load_workbook(out["xlsx"])
-    assert wb.sheetnames == ["Summary", "Top accounts", "By segment", "Restatements"]
-    ws = wb["Summary"]
-    header = [c.value for c in ws[3]]
-    assert header[:3] == ["level", "window", "Active key accounts"]
-    rows = [[c.value for c in r] for r in ws.iter_rows(min_row=4)]
-    assert [r[:4] for r in rows] == [["account", "month", 5, 9_000_000], ["account", "t12m", 5, 108_000_000],
-                                     ["group", "month", 5, 9_000_000], ["group", "t12m", 5, 108_000_000]]
-    assert ws.cell(row=4, column=4).number_format == "#,##0.00"
-    assert ws.cell(row=4, column=5).number_format == "0.0%"
-    top = wb["Top accounts"]
-    assert [top.cell(row=4, column=3).value, top.cell(row=4, column=7).value] == ["华为技术有限公司", 5_000_000]
+    assert wb.sheetnames == [*SHEETS, "Chart data"] and wb["Chart data"].sheet_state == "hidden"
+    mart = {(r[0], r[1], r[2]): r[3:] for r in _mart(book.open, """
+        SELECT revenue_month, level, "window", active_count, total_revenue, top_20pct_share, top_10_share,
+               count_for_80pct, hhi, gini FROM marts.mart_revenue_concentration_monthly""")}
+    header, rows = _table_rows(wb["Summary"], "Level")
+    assert header[3:] == ["2025-11", "Previous month (2025-10)", "MoM", "Same month last year (2024-11)", "YoY"]
+    labels = {"Account": "account", "Group": "group", "Month": "month", "Trailing 12 months": "t12m"}
+    figures = ["Active key accounts", "Total revenue", "Top-20% share", "Top-10 share",
+               "Accounts for 80% of revenue", "HHI (0-10,000)", "Gini"]
+    assert len(rows) == 4 * len(figures)
+    for level, window, figure, value, previous, _mom, year_before, _yoy in rows:
+        key = (labels[level], labels[window])
+        i = figures.index(figure)
+        assert value == pytest.approx(mart[(NOV, *key)][i], rel=1e-15), (key, figure)
+        assert previous == pytest.approx(mart[(date(2025, 10, 1), *key)][i], rel=1e-15)
+        assert year_before == pytest.approx(mart[(date(2024, 11, 1), *key)][i], rel=1e-15)
+    money = wb["Summary"].cell(row=next(i for i, r in enumerate(_sheet_values(wb["Summary"]), 1)
+                                        if r[2] == "Total revenue"), column=4)
+    assert money.number_format == '#,##0.00 "CNY"'
+    _, top = _table_rows(wb["Top accounts"], "Rank")
+    assert [(r[1], r[2], r[6]) for r in top[:2]] == [("A1", "华为技术有限公司", 5_000_000.25),
+                                                    ("A2", "中国平安保险(集团)股份有限公司", 2_500_000.10)]
 
-    with duckdb.connect(str(db), read_only=True) as con:
-        mart = con.execute("SELECT revenue_month, level, \"window\", active_count, total_revenue, top_20pct_share, "
-                           "top_10_share, count_for_80pct, hhi, gini FROM marts.mart_revenue_concentration_monthly "
-                           "ORDER BY 2, 3").fetchall()
     with out["csv"].open(newline="", encoding="utf-8") as fh:
         got = list(csv.reader(fh))
-    assert got[0] == ["revenue_month", "level", "window", "active_count", "total_revenue", "top_20pct_share",
-                      "top_10_share", "count_for_80pct", "hhi", "gini"]
-    assert [[r[0], r[1], r[2], int(r[3]), *map(float, r[4:])] for r in got[1:]] == [
-        [str(m[0]), m[1], m[2], m[3], *map(float, m[4:])] for m in mart]
+    assert got[0][:12] == ["revenue_month", "level", "window", *fp.METRICS]
+    full = {(r[1], r[2]): r for r in _mart(book.open, f"SELECT revenue_month, level, \"window\", {', '.join(fp.METRICS)} "
+                                           "FROM marts.mart_revenue_concentration_monthly WHERE revenue_month = '2025-11-01'")}
+    for row in got[1:]:
+        expected = full[(row[1], row[2])]
+        assert [float(v) for v in row[3:12]] == [float(v) for v in expected[3:]]  # exact: repr round-trips
+    assert got[1][12:15] == ["CNY", "open", ""]
 
 
-def test_closed_month_shows_frozen_figures_and_restatements(tmp_path: Path) -> None:
-    """For a closed month the report shows the closed figures (not the current mart) and the
-    restatements with delta and cause."""
+def _pull(db: Path, out: Path) -> dict[str, Path]:
+    return concentration_report(db, NOV, out, {"xlsx", "html", "csv"})
+
+
+def _html_sections(path: Path) -> dict[str, str]:
+    page = path.read_text(encoding="utf-8")
+    found = dict(re.findall(r'<(?:section|header) id="(\w+)">(.*?)</(?:section|header)>', page, flags=re.S))
+    found["header"] = re.sub(r'<p class="pulled">.*?</p>', "", found["header"])
+    return found
+
+
+def test_a_closed_report_is_identical_after_late_data_except_restatements(book: Book, tmp_path: Path) -> None:
+    """Done-when: after a late invoice makes Acme November's top account, the closed report's every
+    sheet / section (summary, MoM / YoY, top accounts and groups, segments, charts and their data) is
+    the same as right after the close; only Restatements (and the pulled-at time) differ, and they show
+    closed, current, delta and delta % readably (money with 2 decimals and CNY, shares in %, pp)."""
     from openpyxl import load_workbook
 
-    db = _serving(tmp_path / "serving.duckdb", closed_revenue=8_500_000.0)
-    out = concentration_report(db, MONTH, tmp_path / "out", {"xlsx", "html"})
+    before, after = _pull(book.closed, tmp_path / "before"), _pull(book.late, tmp_path / "after")
+    wb_before, wb_after = load_workbook(before["xlsx"]), load_workbook(after["xlsx"])
+    for name in [*SHEETS[:-1], "Chart data"]:
+        a, b = _sheet_values(wb_before[name]), _sheet_values(wb_after[name])
+        strip = [[v for v in row if not (isinstance(v, str) and v.startswith("Pulled at"))] for row in a]
+        assert strip == [[v for v in row if not (isinstance(v, str) and v.startswith("Pulled at"))] for row in b], name
+    assert wb_after["Summary"]["A2"].value.startswith("Status: closed v1 at ")
+    assert wb_after["Summary"]["A2"].value.endswith("by @finance-bot, data as of 2025-12-03")
+    _, top = _table_rows(wb_after["Top accounts"], "Rank")
+    assert top[0][2] == "华为技术有限公司"  # frozen: Acme leads only in the current data
+    assert _mart(book.late, "SELECT entity_name FROM marts.mart_finance_concentration_entities WHERE rank_desc = 1 "
+                 "AND level = 'account' AND time_window = 'month' AND revenue_month = '2025-11-01'") == [("Acme GmbH",)]
+
+    h_before, h_after = _html_sections(before["html"]), _html_sections(after["html"])
+    assert set(h_before) == {"header", "summary", "definitions", "charts", "top_accounts", "top_groups", "by_segment",
+                             "restatements"}
+    assert {k: v for k, v in h_before.items() if k != "restatements"} == {
+        k: v for k, v in h_after.items() if k != "restatements"}
+    assert "None: every closed figure still holds" in h_before["restatements"]
+
+    header, rows = _table_rows(wb_after["Restatements"], "Level")
+    assert header == ["Level", "Window", "Segment", "Figure", "Closed", "Current", "Delta", "Delta %", "Cause"]
+    sheet = wb_after["Restatements"]
+    first = next(i for i, r in enumerate(_sheet_values(sheet), 1) if r[0] == "Level") + 1
+    by_label = {(r[0], r[1], r[2], r[3]): (first + i, r) for i, r in enumerate(rows)}
+    line, revenue = by_label[("Account", "Month", "all", "Total revenue")]
+    assert revenue[4:8] == [pytest.approx(9_460_000.35), pytest.approx(17_560_000.35), pytest.approx(8_100_000.0),
+                            pytest.approx(8_100_000.0 / 9_460_000.35)]
+    assert sheet.cell(row=line, column=5).number_format == '#,##0.00 "CNY"'
+    assert sheet.cell(row=line, column=8).number_format == "+0.00%;-0.00%;0.00%"
+    line, share = by_label[("Account", "Month", "all", "Largest share")]
+    assert sheet.cell(row=line, column=5).number_format == "0.00%"
+    assert share[6] == pytest.approx((share[5] - share[4]) * 100)  # percentage points
+    assert revenue[8] == "late invoice loaded after close (1 lines)"
+    assert sheet.column_dimensions["I"].width >= len(revenue[8])  # sized from content, not the header
+    html = h_after["restatements"]
+    assert "+8,100,000.00 CNY" in html and "9,460,000.35 CNY" in html and " pp</td>" in html
+
+
+def test_formula_like_text_is_written_as_text(book: Book, tmp_path: Path) -> None:
+    """Account names and other strings starting with =, +, -, @ are text cells in the workbook (no
+    formula anywhere in its XML) and carry the OWASP leading quote in the CSV."""
+    from openpyxl import load_workbook
+
+    out = _pull(book.closed, tmp_path)
+    with zipfile.ZipFile(out["xlsx"]) as z:
+        sheets = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
+    assert sheets and not any("<f>" in x or "<f " in x for x in sheets)
     wb = load_workbook(out["xlsx"])
-    assert wb["Summary"].cell(row=1, column=1).value.startswith("Closed figures for 2025-11")
-    assert wb["Summary"].cell(row=4, column=4).value == 8_500_000
-    restated = [[c.value for c in r] for r in wb["Restatements"].iter_rows(min_row=2)]
-    assert len(restated) == 2 and restated[0][5:] == [8_500_000, 9_000_000, 500_000,
-                                                      "late invoice loaded after close (1 lines)"]
-    html = out["html"].read_text(encoding="utf-8")
-    assert "8,500,000.00 CNY" in html and "late invoice loaded after close" in html
+    names = {c.value: c for row in wb["Top accounts"].iter_rows() for c in row if isinstance(c.value, str)}
+    for name in (HYPERLINK, "@SUM(A1:A2)", "+1-2", "-cmd"):
+        assert names[name].data_type == "s" and names[name].quotePrefix, name
+    with out["csv"].open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {r["closed_by"] for r in rows} == {"'@finance-bot"}
 
 
-def test_unknown_month_or_format_is_an_actionable_error(tmp_path: Path) -> None:
-    """A month without figures, or an unknown format, raises ReportError saying what is wrong."""
-    db = _serving(tmp_path / "serving.duckdb")
-    with pytest.raises(ReportError, match="2024-01"):
-        concentration_report(db, date(2024, 1, 1), tmp_path, {"csv"})
-    with pytest.raises(ReportError, match="pdf"):
-        concentration_report(db, MONTH, tmp_path, {"pdf"})
+def test_partial_month_and_open_status_are_flagged(book: Book) -> None:
+    """An open month's header says "open: current figures"; when the data stops inside the month the
+    report flags it as partial (closed months never are: a close needs the whole month)."""
+    data = load(book.open, NOV)
+    assert tables.status_line(data) == "Status: open: current figures (data as of 2025-12-03)"
+    assert not data.partial
+    partial = dataclasses.replace(data, as_of=date(2025, 11, 4))
+    assert any(line.startswith("PARTIAL MONTH: data only through 2025-11-04") for line in
+               tables.header_lines(partial, "CNY"))
+    assert not load(book.closed, NOV).partial
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None or shutil.which("pdftotext") is None,
+                    reason="needs libreoffice-calc and poppler-utils (scripts/ensure-sysdeps.sh)")
+def test_workbook_prints_one_landscape_page_per_sheet_in_libreoffice(book: Book, tmp_path: Path) -> None:
+    """LibreOffice headless converts the closed, restated workbook to PDF: one landscape page per visible
+    sheet, with the key figures, the Chinese names (not cut off) and the formula-like name as plain text;
+    the Lorenz and Pareto charts are native Excel charts in the file."""
+    xlsx = _pull(book.late, tmp_path / "out")["xlsx"]
+    with zipfile.ZipFile(xlsx) as z:
+        charts = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/charts/chart")]
+    assert len(charts) == 2 and any("<scatterChart>" in c for c in charts)
+    assert any("<barChart>" in c and "<lineChart>" in c for c in charts)
+    subprocess.run(["soffice", "--headless", f"-env:UserInstallation={(tmp_path / 'lo').as_uri()}",
+                    "--convert-to", "pdf", "--outdir", str(tmp_path), str(xlsx)],
+                   check=True, capture_output=True, timeout=300)
+    pdf = tmp_path / f"{xlsx.stem}.pdf"
+    info = subprocess.run(["pdfinfo", "-f", "1", "-l", "99", str(pdf)], check=True, capture_output=True,
+                          text=True).stdout
+    sizes = re.findall(r"Page\s+\d+ size:\s+([\d.]+) x ([\d.]+)", info)
+    assert len(sizes) == len(SHEETS)
+    assert all(float(w) > float(h) for w, h in sizes)  # landscape
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True,
+                          text=True).stdout
+    for expected in ("9,460,000.35 CNY", "华为技术有限公司", "中国平安保险(集团)股份有限公司", HYPERLINK,
+                     "Status: closed v1 at", "Lorenz curve", "late invoice loaded after close (1 lines)",
+                     "+8,100,000.00 CNY"):
+        assert expected in text, expected
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian package chromium (see docs/finance.md)")
-def test_html_renders_in_headless_chromium_with_both_charts(tmp_path: Path) -> None:
-    """The HTML page embeds the Lorenz and Pareto charts and renders to a non-blank screenshot in
-    headless Chromium (saved to docs/img/ for the README)."""
+def test_html_renders_in_headless_chromium_with_both_charts(book: Book, tmp_path: Path) -> None:
+    """The HTML page embeds the Lorenz and Pareto charts and renders to a non-blank screenshot in headless
+    Chromium (written to tmp_path: `make screenshot` makes the README image)."""
     from PIL import Image
 
-    db = _serving(tmp_path / "serving.duckdb")
-    html = concentration_report(db, MONTH, tmp_path / "out", {"html"})["html"]
+    from kam_warehouse.serving.report.screenshot import screenshot
+
+    html = _pull(book.closed, tmp_path / "out")["html"]
     page = html.read_text(encoding="utf-8")
     assert page.count('src="data:image/png;base64,') == 2
     assert 'id="lorenz"' in page and 'id="pareto"' in page and "华为技术有限公司" in page
-    shot = tmp_path / "shot.png"
-    subprocess.run(
-        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
-         f"--screenshot={shot}", "--window-size=1280,1400", "--hide-scrollbars", html.as_uri()],
-        check=True, capture_output=True, timeout=120,
-    )
+    assert "=HYPERLINK(&#34;http://x&#34;,&#34;y&#34;)" in page  # escaped text, not markup
+    shot = screenshot(html, tmp_path / "shot.png")
     with Image.open(shot) as img:
         colours = img.convert("RGB").getcolors(maxcolors=1_000_000)
     assert colours is not None and len(colours) > 50  # text and charts, not a blank page
-    REPO_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(shot, REPO_SCREENSHOT)
+
+
+def test_unknown_month_format_or_old_serving_file_is_an_actionable_error(book: Book, tmp_path: Path) -> None:
+    """A month without figures, an unknown format, or a serving file without the finance marts raises
+    ReportError saying what is wrong."""
+    with pytest.raises(ReportError, match="2024-01"):
+        concentration_report(book.open, date(2024, 1, 1), tmp_path, {"csv"})
+    with pytest.raises(ReportError, match="pdf"):
+        concentration_report(book.open, NOV, tmp_path, {"pdf"})
+    old = tmp_path / "old.duckdb"
+    with duckdb.connect(str(old)) as con:
+        con.execute("CREATE SCHEMA marts")
+        con.execute("CREATE TABLE marts.mart_revenue_concentration_monthly AS SELECT DATE '2025-11-01' AS revenue_month")
+    with pytest.raises(ReportError, match="mart_finance_concentration_figures"):
+        concentration_report(old, NOV, tmp_path, {"csv"})
