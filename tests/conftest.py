@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Iterator
 
 import pytest
 
 from tests.pg_server import PostgresServer
+
+# Tests run as KAM_ENV=test with a generated contact-data HMAC key (issue 18); subprocesses inherit both.
+os.environ.setdefault("KAM_ENV", "test")
+os.environ.setdefault("KAM_PII_KEY", secrets.token_hex(32))
 
 
 @pytest.fixture(scope="session")

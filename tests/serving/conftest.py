@@ -1,62 +1,16 @@
 """Fixtures for the serving tests: a warehouse folder in tmp_path with its own pipeline.yml, and a
-build warehouse whose content is stamped with the run that built it."""
+build warehouse whose content is stamped with the run that built it (tests/serving/stamped.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from kam_warehouse.serving import publish
 from kam_warehouse.settings import Settings
+from tests.serving.stamped import StampedBuilds, stamp_rows
 
-
-def stamp_rows(run_id: str) -> int:
-    """Each build has a different row count, so a reader can tell a torn read from a consistent one."""
-    return 50 + sum(map(ord, run_id)) % 97
-
-
-@dataclass(frozen=True)
-class StampedBuilds:
-    settings: Settings
-
-    stamp_rows = staticmethod(stamp_rows)
-
-    def write(self, run_id: str, *, broken_view: bool = False) -> None:
-        """(Re)write the build warehouse as a nightly run leaves it: marts tables and views, ops."""
-        self.settings.ensure_dirs()
-        with duckdb.connect(str(self.settings.build_db)) as con:
-            for schema in ("staging", "marts", "ops"):
-                con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-            con.execute(
-                "CREATE OR REPLACE TABLE marts.build_stamp AS SELECT ?::VARCHAR AS run_id, i, "
-                "md5(?::VARCHAR || i::VARCHAR) AS payload FROM range(?) t(i)",
-                [run_id, run_id, stamp_rows(run_id)],
-            )
-            con.execute(  # a second mart stamped with the run: a reader of both can tell a torn read
-                "CREATE OR REPLACE TABLE marts.build_stamp_b AS SELECT ?::VARCHAR AS run_id, i FROM range(?) t(i)",
-                [run_id, stamp_rows(run_id) + 1],
-            )
-            con.execute("CREATE OR REPLACE TABLE staging.stg_numbers AS SELECT range AS n FROM range(7)")
-            con.execute("CREATE OR REPLACE VIEW marts.numbers_view AS SELECT n, n * n AS sq FROM staging.stg_numbers")
-            con.execute("CREATE OR REPLACE TABLE ops.pipeline_runs AS SELECT ?::VARCHAR AS run_id, 'publish' AS step",
-                        [run_id])
-            if broken_view:  # fails only when queried, i.e. after publish has copied the tables
-                con.execute("CREATE OR REPLACE VIEW marts.zz_broken AS SELECT CAST('not a number' AS INTEGER) AS x")
-            else:
-                con.execute("DROP VIEW IF EXISTS marts.zz_broken")
-
-    def publish(self, run_id: str, *, broken_view: bool = False) -> None:
-        self.write(run_id, broken_view=broken_view)
-        publish(self.settings, run_id=run_id)
-
-    def served_run_id(self) -> str:
-        with duckdb.connect(str(self.settings.serving_db), read_only=True) as con:
-            rows = con.execute("SELECT DISTINCT run_id FROM marts.build_stamp").fetchall()
-        assert len(rows) == 1
-        return rows[0][0]
+__all__ = ["StampedBuilds", "stamp_rows"]
 
 
 @pytest.fixture
