@@ -19,7 +19,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export DO_NOT_TRACK := 1
 
-.PHONY: help setup demo test lint manifest sysdeps clean clean-state docs
+.PHONY: help setup demo test lint manifest sysdeps clean clean-state docs airflow screenshot
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -40,9 +40,16 @@ $(MANIFEST): $(VENV)/.synced $(DBT_SOURCES)
 
 manifest: $(MANIFEST)  ## dbt manifest the nightly DAG reads (built here, never at DAG parse time)
 
-demo: setup manifest  ## generate sample extracts and run the nightly pipeline through real Airflow
+$(STATE)/pii.key:  # the demo's contact-data HMAC key (KAM_PII_KEY), generated once, owner-only
+	@mkdir -p $(STATE) && umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_hex(32))' > $@
+
+demo: setup manifest $(STATE)/pii.key  ## generate sample extracts and run the nightly pipeline through real Airflow
 	$(BIN)/kam demo-data --out $(LANDING) $(DEMO_ARGS) --reuse
-	scripts/airflow-local.sh demo $(LANDING) $(WAREHOUSE)
+	KAM_ENV=demo KAM_PII_KEY="$${KAM_PII_KEY:-$$(cat $(STATE)/pii.key)}" scripts/airflow-local.sh demo $(LANDING) $(WAREHOUSE)
+
+airflow: setup manifest $(STATE)/pii.key  ## start the real Airflow services on 127.0.0.1 (stop: scripts/airflow-local.sh down)
+	KAM_LANDING_DIR="$${KAM_LANDING_DIR:-$(CURDIR)/$(LANDING)}" KAM_WAREHOUSE_DIR="$${KAM_WAREHOUSE_DIR:-$(CURDIR)/$(WAREHOUSE)}" \
+	KAM_PII_KEY="$${KAM_PII_KEY:-$$(cat $(STATE)/pii.key)}" scripts/airflow-local.sh up
 
 sysdeps:  ## system packages the tests need (headless Chromium, CJK fonts)
 	@scripts/ensure-sysdeps.sh
@@ -52,6 +59,9 @@ lint: setup
 
 test: setup manifest sysdeps lint  ## ruff + the whole test suite
 	$(BIN)/pytest
+
+screenshot: setup  ## regenerate docs/img/concentration_report.png from the demo book (after `make demo`)
+	$(BIN)/python -m kam_warehouse.serving.report.screenshot --warehouse $(WAREHOUSE) --out docs/img/concentration_report.png
 
 docs: setup  ## build the dbt docs as one offline HTML file and print its path
 	$(BIN)/kam docs --warehouse $(WAREHOUSE)

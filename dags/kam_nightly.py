@@ -30,8 +30,9 @@ command), so the published `ops.*` describe exactly the data the published marts
 5. `publish` — atomically replaces `serving.duckdb`; emits the Asset `kam_serving`.
 6. `release_warehouse` — teardown: gives the lease back (also after a failed task).
 
-Every task that writes (or may write) the warehouse runs in the one-slot pool `kam_warehouse` and holds
-the write lock with the run's lease; the DAG has `max_active_runs=1`. A run still unfinished after `nightly.max_runtime_minutes` times out and
+Every task that writes the warehouse runs in the one-slot pool `kam_warehouse` and holds the write lock
+with the run's lease; the model tasks only report (in parallel) unless cleared, when they rebuild under
+the same lock and lease. The DAG has `max_active_runs=1`. A run still unfinished after `nightly.max_runtime_minutes` times out and
 alerts (failure notifiers); `kam_nightly_deadline` alerts when the publish has not happened by
 `nightly.deadline_utc`. Failures of person-fixable kind (gate block, failed model) are not retried.
 """
@@ -60,7 +61,7 @@ def kam_nightly() -> None:
     def dbt_build(**context) -> dict[str, dict[str, str]]:
         return tasks.dbt_build(context)
 
-    @task(pool=WAREHOUSE_POOL)
+    @task  # reports the build's outcome (no write); a cleared one rebuilds under the write lock + lease
     def dbt_model(name: str, **context) -> str:
         return tasks.dbt_model(name, context)
 

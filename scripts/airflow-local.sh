@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # Run the KAM DAGs locally with Airflow's SQLite metadata DB under <repo>/.state/airflow (git-ignored).
 #
+#   scripts/airflow-local.sh up                             # start the real services (see below), print URL + login
+#   scripts/airflow-local.sh down                           # stop every service `up` started, cleanly
+#   scripts/airflow-local.sh status                         # which services run (pid, log file)
 #   scripts/airflow-local.sh setup                          # migrate the metadata DB, create the pool
 #   scripts/airflow-local.sh test <dag_id> <YYYY-MM-DD>     # setup + `airflow dags test`
 #   scripts/airflow-local.sh demo <landing_dir> <warehouse_dir>
 #       setup + ingest_crm, ingest_billing, kam_nightly for the latest complete landing day + summary
 #   scripts/airflow-local.sh <any airflow sub-command ...>  # e.g. `tasks list kam_nightly`
 #
+# `up` starts api-server, scheduler, dag-processor and triggerer bound to 127.0.0.1 with LocalExecutor,
+# parallelism sized for the host (2 x cores, at most 8; AIRFLOW__CORE__PARALLELISM overrides) and no log
+# servers (--skip-serve-logs; the api-server reads the local task logs). Port: KAM_AIRFLOW_PORT (8080).
 # KAM_LANDING_DIR / KAM_WAREHOUSE_DIR select the data (demo sets them from its arguments).
 set -euo pipefail
 
@@ -27,6 +33,9 @@ export PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}"
 
 POOL=kam_warehouse
 POOL_DESCRIPTION="KAM build warehouse (DuckDB): one writer at a time"
+SERVICES=(api-server scheduler dag-processor triggerer)
+PORT="${KAM_AIRFLOW_PORT:-8080}"
+RUN_DIR="$AIRFLOW_HOME/run"
 
 airflow() { "$VENV_BIN/airflow" "$@"; }
 
@@ -40,7 +49,122 @@ latest_day() {
     "$VENV_BIN/python" -m kam_warehouse.orchestration.landing_days latest "$KAM_LANDING_DIR"
 }
 
+service_env() {
+    local cores
+    cores="$(nproc 2>/dev/null || echo 2)"
+    export AIRFLOW__CORE__PARALLELISM="${AIRFLOW__CORE__PARALLELISM:-$(( cores * 2 > 8 ? 8 : cores * 2 ))}"
+    export AIRFLOW__CORE__AUTH_MANAGER="${AIRFLOW__CORE__AUTH_MANAGER:-airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager}"
+    export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="${AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS:-admin:admin}"
+    export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="http://127.0.0.1:$PORT/execution/"
+    export AIRFLOW__API__HOST=127.0.0.1
+    export AIRFLOW__API__PORT="$PORT"
+    export AIRFLOW__API__BASE_URL="http://127.0.0.1:$PORT"
+    export AIRFLOW__API__WORKERS="${AIRFLOW__API__WORKERS:-1}"
+    export AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK=False
+}
+
+pid_of() { cat "$RUN_DIR/$1.pid" 2>/dev/null || true; }
+alive() { [[ -n "$1" ]] && kill -0 "$1" 2>/dev/null; }
+
+start_service() {
+    local name="$1"; shift
+    if alive "$(pid_of "$name")"; then
+        echo "$name already running (pid $(pid_of "$name"))"; return
+    fi
+    # own session and process group: `down` stops the service with all its children, nothing else
+    setsid "$VENV_BIN/airflow" "$name" "$@" >"$RUN_DIR/$name.log" 2>&1 < /dev/null &
+    echo $! >"$RUN_DIR/$name.pid"
+}
+
+wait_ready() {
+    local deadline=$(( SECONDS + ${KAM_AIRFLOW_START_TIMEOUT:-180} ))
+    until "$VENV_BIN/python" - "$PORT" <<'PY' 2>/dev/null
+import sys, urllib.request
+urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/api/v2/monitor/health", timeout=5)
+PY
+    do
+        for name in "${SERVICES[@]}"; do
+            alive "$(pid_of "$name")" || { echo "airflow $name exited; see $RUN_DIR/$name.log" >&2; tail -n 20 "$RUN_DIR/$name.log" >&2; down; exit 1; }
+        done
+        (( SECONDS < deadline )) || { echo "api-server not ready after ${KAM_AIRFLOW_START_TIMEOUT:-180} s; see $RUN_DIR/api-server.log" >&2; down; exit 1; }
+        sleep 1
+    done
+}
+
+login() {
+    "$VENV_BIN/python" - "$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated" <<'PY'
+import json, sys
+try:
+    users = json.load(open(sys.argv[1]))
+except OSError:
+    users = {}
+print(", ".join(f"{u} / {p}" for u, p in users.items()) or "see the api-server log")
+PY
+}
+
+require_pii_key() {
+    # the dbt step hashes contact data with KAM_PII_KEY; `make airflow` passes .state/pii.key
+    if [[ -z "${KAM_PII_KEY:-}" && "${KAM_ENV:-}" != demo && "${KAM_ENV:-}" != test ]]; then
+        if [[ -f "$STATE/pii.key" ]]; then
+            KAM_PII_KEY="$(cat "$STATE/pii.key")"; export KAM_PII_KEY
+        else
+            echo "KAM_PII_KEY is not set (the nightly's dbt step needs it): export it, or use \`make airflow\`" >&2
+            exit 2
+        fi
+    fi
+}
+
+up() {
+    require_pii_key
+    setup
+    service_env
+    mkdir -p "$RUN_DIR"
+    start_service api-server --host 127.0.0.1 --port "$PORT"
+    start_service scheduler --skip-serve-logs
+    start_service dag-processor
+    start_service triggerer --skip-serve-logs
+    wait_ready
+    echo "Airflow is up: http://127.0.0.1:$PORT  (login: $(login))"
+    echo "  LocalExecutor, parallelism $AIRFLOW__CORE__PARALLELISM; AIRFLOW_HOME $AIRFLOW_HOME; service logs $RUN_DIR/*.log"
+    echo "  stop with: scripts/airflow-local.sh down"
+}
+
+down() {
+    local name pid waited
+    for name in "${SERVICES[@]}"; do
+        pid="$(pid_of "$name")"
+        if alive "$pid"; then kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true; fi
+    done
+    for name in "${SERVICES[@]}"; do
+        pid="$(pid_of "$name")"
+        waited=0
+        while alive "$pid" && (( waited < 300 )); do sleep 0.1; waited=$(( waited + 1 )); done
+        if alive "$pid"; then
+            echo "airflow $name (pid $pid) did not stop in 30 s: killing its process group" >&2
+            kill -KILL -- "-$pid" 2>/dev/null || true
+        fi
+        # children left in the group (task runners, gunicorn workers) go with it
+        kill -KILL -- "-$pid" 2>/dev/null || true
+        rm -f "$RUN_DIR/$name.pid"
+        [[ -z "$pid" ]] || echo "stopped airflow $name (pid $pid)"
+    done
+}
+
+status() {
+    local name pid
+    for name in "${SERVICES[@]}"; do
+        pid="$(pid_of "$name")"
+        if alive "$pid"; then echo "$name running (pid $pid, log $RUN_DIR/$name.log)"; else echo "$name stopped"; fi
+    done
+}
+
 case "${1:-}" in
+    up)
+        up ;;
+    down)
+        down ;;
+    status)
+        status ;;
     setup)
         setup ;;
     test)
@@ -60,7 +184,7 @@ case "${1:-}" in
         done
         "$VENV_BIN/python" -m kam_warehouse.orchestration.landing_days summary "$KAM_WAREHOUSE_DIR" ;;
     ""|-h|--help)
-        sed -n '2,10p' "$0" ;;
+        sed -n '2,17p' "$0" ;;
     *)
         airflow "$@" ;;
 esac

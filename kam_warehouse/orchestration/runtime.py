@@ -17,12 +17,15 @@ TRIGGERED_BY = "airflow"
 
 
 def run_context(context: Any):  # -> kam_warehouse.pipeline.RunContext
-    """The same RunContext `kam run` uses, keyed by the DAG run: every step of one DAG run shares a run_id."""
+    """The same RunContext `kam run` uses, keyed by the DAG run: every step of one DAG run shares a run_id.
+    The Airflow log is the steps' own logging (each line once), so no progress callback."""
     from kam_warehouse.pipeline import RunContext
     from kam_warehouse.settings import Settings
 
+    # no progress echo: the steps' own loggers (ingest.load, kam.dbt, ...) already write each line to the
+    # task log, and echoing them through `progress` printed every line twice
     return RunContext(settings=Settings.from_env(), run_id=context["dag_run"].run_id,
-                      triggered_by=TRIGGERED_BY, progress=log.info)
+                      triggered_by=TRIGGERED_BY)
 
 
 def landing_day(context: Any) -> date:

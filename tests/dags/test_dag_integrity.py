@@ -20,8 +20,7 @@ EXPECTED = {"ingest_billing", "ingest_crm", "kam_nightly", "kam_nightly_deadline
 WRITERS = {
     "ingest_billing": {"load_landing"},
     "ingest_crm": {"load_landing"},
-    "kam_nightly": {"claim_warehouse", "dbt_build", "dbt_models.fct_account_revenue_monthly", "quality_gate",
-                    "reclassify_tiers", "publish"},
+    "kam_nightly": {"claim_warehouse", "dbt_build", "quality_gate", "reclassify_tiers", "publish"},
     "finance_monthly": {"claim_warehouse", "close_month", "publish_closed_figures"},
     "warehouse_maintenance": {"prune_builds", "checkpoint_build_warehouse"},
 }
