@@ -29,21 +29,25 @@ concentration_summary as (
     select
         {{ p }},
         max(active_count) as active_count,
-        max(total_value) as total_revenue,
+        cast(max(total_value) as {{ type_money() }}) as total_revenue,
         cast(ceil(0.2 * max(active_count)) as integer) as top_20pct_count,
-        -- shares are rounded to 1e-12: float sums in another order would otherwise give 1.0000000000000002
-        round(sum(case when rank_desc <= ceil(0.2 * active_count) then value else 0 end) / max(total_value), 12)
+        -- revenue sums are exact decimals; each ratio is one floating-point division of two of them,
+        -- so every engine and every run gives the same bits
+        {{ float_divide('sum(case when rank_desc <= ceil(0.2 * active_count) then value else 0 end)', 'max(total_value)') }}
             as top_20pct_share,
-        round(sum(case when rank_desc <= 10 then value else 0 end) / max(total_value), 12) as top_10_share,
-        -- smallest k whose top-k revenue reaches 80% (a relative 1e-12 guards float noise)
-        min(case when cumulative_desc >= 0.8 * total_value * (1 - 1e-12) then rank_desc end) as count_for_80pct,
-        sum((100.0 * value / total_value) * (100.0 * value / total_value)) as hhi,
+        {{ float_divide('sum(case when rank_desc <= 10 then value else 0 end)', 'max(total_value)') }} as top_10_share,
+        -- smallest k whose top-k revenue reaches 80% (exact decimal comparison)
+        min(case when cumulative_desc >= 0.8 * total_value then rank_desc end) as count_for_80pct,
+        -- sum of squared percentage shares = 10000 * sum(value^2) / total^2, the squares summed exactly
+        10000 * {{ to_double('sum(value * value)') }}
+            / ({{ to_double('max(total_value)') }} * {{ to_double('max(total_value)') }}) as hhi,
         case
-            when max(active_count) = 1 then 0.0
-            else round(sum((2 * rank_asc - active_count - 1) * value) / (max(active_count) * max(total_value)), 12)
+            when max(active_count) = 1 then cast(0 as {{ type_double() }})
+            else {{ to_double('sum((2 * rank_asc - active_count - 1) * value)') }}
+                / (max(active_count) * {{ to_double('max(total_value)') }})
         end as gini,
-        round(max(value) / max(total_value), 12) as max_share,
-        max(value) / max(total_value) > 0.1 as has_account_over_10pct
+        {{ float_divide('max(value)', 'max(total_value)') }} as max_share,
+        max(value) * 10 > max(total_value) as has_account_over_10pct
     from concentration_ranked
     group by {{ p }}
 )

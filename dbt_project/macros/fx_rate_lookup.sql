@@ -11,8 +11,8 @@ from (
     select
         e.{{ key_column }},
         case
-            when e.{{ currency_column }} = '{{ reporting_currency() }}' then 1.0
-            else cast(r.rate_to_reporting as double)
+            when e.{{ currency_column }} = '{{ reporting_currency() }}' then cast(1 as {{ type_rate() }})
+            else cast(r.rate_to_reporting as {{ type_rate() }})
         end as fx_rate,
         case
             when e.{{ currency_column }} = '{{ reporting_currency() }}' then e.{{ date_column }}

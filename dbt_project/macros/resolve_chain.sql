@@ -17,7 +17,7 @@
         node_id,
         next_id,
         0,
-        cast('|' || node_id || '|' as varchar)
+        cast('|' || node_id || '|' as {{ dbt.type_string() }})
     from {{ nodes }}
     union all
     select
@@ -25,7 +25,7 @@
         n.node_id,
         n.next_id,
         w.depth + 1,
-        cast(w.path || n.node_id || '|' as varchar)
+        cast(w.path || n.node_id || '|' as {{ dbt.type_string() }})
     from {{ prefix }}_walk as w
     inner join {{ nodes }} as n
         on n.node_id = w.next_id

@@ -20,7 +20,7 @@ spine_rows as (
         m.revenue_month,
         m.month_index,
         f.first_revenue_month,
-        coalesce(r.revenue, 0) as revenue
+        cast(coalesce(r.revenue, 0) as {{ type_money() }}) as revenue
     from spine_firsts as f
     inner join {{ months }} as m
         on m.revenue_month >= f.first_revenue_month
@@ -35,9 +35,9 @@ spine_windows as (
     select
         spine_rows.*,
         lag(revenue) over (partition by {{ entity }} order by revenue_month) as previous_revenue,
-        sum(revenue) over (
+        cast(sum(revenue) over (
             partition by {{ entity }} order by revenue_month rows between 11 preceding and current row
-        ) as revenue_t12m
+        ) as {{ type_money() }}) as revenue_t12m
     from spine_rows
 ),
 

@@ -1,14 +1,17 @@
-"""One real dbt build over the hand-made book, shared by the tests of this folder."""
+"""Real dbt builds shared by the tests of this folder: the hand-made book, and a generated book
+loaded by ingest (also the input of the cross-engine comparison)."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from kam_warehouse.dbt import DbtResult
 from kam_warehouse.settings import Settings
 
 # the suite runs with --import-mode=importlib: make this folder's helper modules importable
@@ -40,3 +43,25 @@ def book_db(book_build: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
         yield con
     finally:
         con.close()
+
+
+@dataclass(frozen=True)
+class GeneratedBuild:
+    """A generated book loaded by ingest and built by dbt on DuckDB."""
+
+    settings: Settings
+    result: DbtResult
+
+
+@pytest.fixture(scope="session")
+def generated_build(tmp_path_factory: pytest.TempPathFactory) -> GeneratedBuild:
+    """Generated extracts (40 accounts, 15 months, clean) loaded by ingest and built with `dbt build`."""
+    from ingest.load import load_landing
+    from kam_warehouse import dbt
+    from kam_warehouse.generator import GeneratorOptions, generate
+
+    settings = book_settings(tmp_path_factory.mktemp("generated"))
+    settings.ensure_dirs()
+    generate(GeneratorOptions(out=settings.landing_dir, accounts=40, months=15, days=1))
+    load_landing(settings.landing_dir, settings.build_db, run_id="t", rejected_dir=settings.rejected_dir)
+    return GeneratedBuild(settings=settings, result=dbt.build(settings))

@@ -37,7 +37,7 @@ def test_concentration_matches_reference(book_db) -> None:
     assert set(got) == set(want)
     for key, figures in want.items():
         for name, value in figures.items():
-            assert got[key][name] == pytest.approx(value, rel=1e-9, abs=1e-6), (key, name)
+            assert float(got[key][name]) == pytest.approx(value, rel=1e-9, abs=1e-6), (key, name)
 
 
 def test_lorenz_curve_ends_at_one(book_db) -> None:

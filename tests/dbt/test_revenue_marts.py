@@ -4,6 +4,7 @@ plain-Python computation of the definitions (dbt_reference)."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import dbt_reference as ref
 import duckdb
@@ -28,7 +29,7 @@ def test_account_monthly_revenue_and_movement_match_reference(book_db, expected)
         book_db, "select account_id, revenue_month, revenue, movement from marts.fct_account_revenue_monthly")}
     assert set(got) == set(want)
     for key, row in want.items():
-        assert got[key][0] == pytest.approx(row.revenue, abs=0.005), key
+        assert float(got[key][0]) == pytest.approx(row.revenue, abs=0.005), key
         assert got[key][1] == row.movement, key
 
 
@@ -56,7 +57,7 @@ def test_group_monthly_revenue_matches_reference(book_db, expected) -> None:
         book_db, "select group_id, revenue_month, revenue, movement from marts.fct_group_revenue_monthly")}
     assert set(got) == set(want)
     for key, row in want.items():
-        assert got[key][0] == pytest.approx(row.revenue, abs=0.005), key
+        assert float(got[key][0]) == pytest.approx(row.revenue, abs=0.005), key
         assert got[key][1] == row.movement, key
 
 
@@ -77,3 +78,27 @@ def test_contact_pii_is_hashed(book_db) -> None:
     assert not {"full_name", "email", "phone"} & cols
     digest = _rows(book_db, "select email_sha256 from staging.stg_crm__contacts")[0][0]
     assert len(digest) == 64 and "@" not in digest
+
+
+MONEY_COLUMNS = {
+    "fct_account_revenue_monthly": ("revenue", "previous_revenue", "revenue_t12m"),
+    "fct_group_revenue_monthly": ("revenue", "previous_revenue", "revenue_t12m"),
+    "mart_revenue_concentration_monthly": ("total_revenue",),
+    "mart_retention_monthly": ("base_revenue_t12m", "retained_revenue_t12m"),
+    "mart_retention_cohorts": ("revenue",),
+    "mart_account_health": ("revenue_as_of_month", "trailing_avg_revenue_12m", "open_pipeline_weighted"),
+}
+
+
+def test_money_is_a_fixed_scale_decimal(book_db) -> None:
+    """Money columns of the marts are DECIMAL(38,6) (docs/data-model.md), not floating point, so sums
+    are exact and equal on every engine; an annual line of 12000 gives exactly 1000 a month."""
+    types = {(t, c): typ for t, c, typ in _rows(
+        book_db, "select table_name, column_name, data_type from information_schema.columns "
+                 "where table_schema = 'marts'")}
+    for table, columns in MONEY_COLUMNS.items():
+        for column in columns:
+            assert types[(table, column)] == "DECIMAL(38,6)", (table, column)
+    a2 = _rows(book_db, "select recognised_revenue from intermediate.int_invoice_line_revenue "
+                        "where invoice_line_id = 'A2-Y-1' order by revenue_month")
+    assert [r for (r,) in a2] == [Decimal("1000.000000")] * 12

@@ -14,9 +14,13 @@ where {{ column_name }} is not null
   )
 {% endtest %}
 
+{#- Columns are quoted through the adapter (`window` is a reserved word; '"window"' would be a string
+    literal on Spark, so surrounding double quotes are dropped before quoting). -#}
 {% test unique_combination_of_columns(model, combination_of_columns) %}
-select {{ combination_of_columns | join(', ') }}, count(*) as n
+{%- set columns = [] -%}
+{%- for c in combination_of_columns %}{% do columns.append(adapter.quote(c.strip('"'))) %}{% endfor -%}
+select {{ columns | join(', ') }}, count(*) as n
 from {{ model }}
-group by {{ combination_of_columns | join(', ') }}
+group by {{ columns | join(', ') }}
 having count(*) > 1
 {% endtest %}

@@ -40,8 +40,8 @@ final as (
     select
         coalesce(s.survivor_account_id, e.account_id) as account_id,
         e.revenue_month,
-        -- rounded to 1e-6 so that equal months compare equal despite float summation order
-        round(sum(e.revenue), 6) as revenue
+        -- exact: a sum of money-scale decimals (docs/data-model.md)
+        cast(sum(e.revenue) as {{ type_money() }}) as revenue
     from events as e
     left join survivors as s
         on s.account_id = e.account_id

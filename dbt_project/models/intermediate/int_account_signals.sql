@@ -100,7 +100,8 @@ pipeline_signals as (
     select
         o.survivor_account_id as account_id,
         count(*) as open_opportunities,
-        sum(o.amount * o.probability * r.fx_rate) as weighted_pipeline
+        cast(sum({{ to_money(to_money('o.amount * o.probability') ~ ' * r.fx_rate') }}) as {{ type_money() }})
+            as weighted_pipeline
     from opportunities as o
     left join opportunity_rates as r on r.opportunity_id = o.opportunity_id
     group by o.survivor_account_id

@@ -1,8 +1,6 @@
 -- Every calendar month from the earliest to the latest date any revenue can touch (service periods,
--- credit notes) and at least through the as-of month. Grain: revenue_month.
-with recursive
-
-as_of as (
+-- credit notes) and at least through the as-of month (at most 10,000 months). Grain: revenue_month.
+with as_of as (
     select * from {{ ref('int_as_of_date') }}
 ),
 
@@ -27,18 +25,22 @@ dates as (
 bounds as (
     select
         {{ month_start('min(d)') }} as first_month,
-        {{ month_start('max(d)') }} as last_month
+        {{ month_index('max(d)') }} - {{ month_index('min(d)') }} as last_offset
     from dates
     where d is not null
 ),
 
-months (revenue_month) as (
-    select first_month from bounds where first_month is not null
-    union all
-    select {{ add_months('months.revenue_month', 1) }}
-    from months
-    cross join bounds
-    where months.revenue_month < bounds.last_month
+-- a generated spine (no recursion): month offsets 0 .. 9999 from the first month
+offsets as (
+    {{ integer_series(4) }}
+),
+
+months as (
+    select {{ add_months('b.first_month', 'o.n') }} as revenue_month
+    from bounds as b
+    inner join offsets as o
+        on o.n <= b.last_offset
+    where b.first_month is not null
 ),
 
 final as (

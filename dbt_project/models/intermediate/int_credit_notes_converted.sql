@@ -23,7 +23,7 @@ final as (
         c.amount,
         r.fx_rate,
         r.fx_rate_date,
-        -1 * c.amount * r.fx_rate as revenue_reporting
+        -1 * {{ to_money("c.amount * r.fx_rate") }} as revenue_reporting
     from credit_notes as c
     left join credit_rates as r
         on r.credit_note_id = c.credit_note_id

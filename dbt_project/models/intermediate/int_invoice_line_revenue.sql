@@ -2,17 +2,20 @@
     config(
         materialized='incremental',
         unique_key='invoice_line_id',
-        incremental_strategy='delete+insert',
+        incremental_strategy=replace_by_key_strategy(),
+        file_format=spark_table_format(),
         on_schema_change='fail'
     )
 }}
 -- Recognised revenue of each invoice line by month (month-weight rule, kam-domain.md): each month the
 -- service period touches gets weight = days of the period in it / days in it; the reporting-currency
--- amount is split in proportion. Void invoices recognise 0. Independent of the as-of date (the marts
--- cut at it). Grain: invoice_line_id × revenue_month.
+-- amount is split in proportion, each month's share computed exactly on the integer weight units of
+-- day_weight_units and rounded half away from zero to the money scale (docs/data-model.md). Void
+-- invoices recognise 0. Independent of the as-of date (the marts cut at it).
+-- Grain: invoice_line_id × revenue_month.
 -- Incremental: reprocesses lines whose line or invoice was loaded after the last run, and lines dated
 -- on or after a newly loaded FX rate of their currency (the only lines a late rate can change);
--- delete+insert by invoice_line_id replaces all months of a reprocessed line.
+-- replacing by invoice_line_id (delete+insert; merge on Spark) replaces all months of a reprocessed line.
 -- depends_on: {{ ref('stg_billing__fx_rates') }}
 with lines as (
     select * from {{ ref('int_invoice_lines_converted') }}
@@ -21,6 +24,10 @@ with lines as (
 months as (
     select * from {{ ref('int_calendar_months') }}
 ),
+
+{%- set days_in_period -%}
+    {{ days_between('greatest(l.service_start, m.revenue_month)', 'least(l.service_end, m.month_end)') }} + 1
+{%- endset %}
 
 {% if is_incremental() %}
 watermark as (
@@ -59,14 +66,19 @@ line_months as (
         l.amount_reporting,
         l.source_loaded_at,
         m.revenue_month,
-        cast(
-            {{ days_between('greatest(l.service_start, m.revenue_month)', 'least(l.service_end, m.month_end)') }} + 1
-            as double
-        ) / m.days_in_month as month_weight
+        {{ float_divide(days_in_period, 'm.days_in_month') }} as month_weight,
+        ({{ days_in_period }}) * {{ day_weight_units('m.days_in_month') }} as weight_units
     from changed_lines as l
     inner join months as m
         on m.revenue_month >= {{ month_start('l.service_start') }}
         and m.revenue_month <= l.service_end
+),
+
+line_totals as (
+    select
+        line_months.*,
+        sum(weight_units) over (partition by invoice_line_id) as line_weight_units
+    from line_months
 ),
 
 final as (
@@ -77,11 +89,11 @@ final as (
         revenue_month,
         month_weight,
         case
-            when is_void then 0.0
-            else amount_reporting * month_weight / sum(month_weight) over (partition by invoice_line_id)
+            when is_void then cast(0 as {{ type_money() }})
+            else {{ money_allocate('amount_reporting', 'weight_units', 'line_weight_units') }}
         end as recognised_revenue,
         source_loaded_at
-    from line_months
+    from line_totals
 )
 
 select * from final

@@ -27,7 +27,7 @@ final as (
         l.amount,
         r.fx_rate,
         r.fx_rate_date,
-        l.amount * r.fx_rate as amount_reporting,
+        {{ to_money("l.amount * r.fx_rate") }} as amount_reporting,
         l.service_start,
         greatest(l.service_end, l.service_start) as service_end,
         greatest(l._loaded_at, i._loaded_at) as source_loaded_at

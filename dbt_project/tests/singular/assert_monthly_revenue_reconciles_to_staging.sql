@@ -1,8 +1,9 @@
 -- Reconciliation: per month, sum(fct_account_revenue_monthly.revenue) equals recognised revenue
 -- computed straight from staging (issued lines spread by the month weights, minus credit notes,
--- converted with a scalar-subquery FX lookup) to the cent. Account-months before the account's first
--- month with revenue > 0 are not on the fct spine by definition and are left out on both sides.
--- Returns the months that do not reconcile.
+-- converted at the latest rate on or before the document date) to the cent. Account-months before the
+-- account's first month with revenue > 0 are not on the fct spine by definition and are left out on
+-- both sides. Portable and fast on every engine: the FX lookup is a join on the latest rate date per
+-- document (an aggregate), not a correlated subquery. Returns the months that do not reconcile.
 with as_of as (
     select * from {{ ref('int_as_of_date') }}
 ),
@@ -11,15 +12,42 @@ invoices as (
     select * from {{ ref('stg_billing__invoices') }}
 ),
 
-rate_of as (
+credit_notes as (
+    select * from {{ ref('stg_billing__credit_notes') }}
+),
+
+fx_rates as (
+    select * from {{ ref('stg_billing__fx_rates') }}
+),
+
+documents as (
+    select 'invoice' as document_kind, invoice_id as document_id, currency, invoice_date as document_date
+    from invoices
+    union all
+    select 'credit_note', credit_note_id, currency, credit_date from credit_notes
+),
+
+latest_rate_dates as (
+    select d.document_kind, d.document_id, max(r.rate_date) as rate_date
+    from documents as d
+    inner join fx_rates as r
+        on r.currency = d.currency
+        and r.rate_date <= d.document_date
+    group by d.document_kind, d.document_id
+),
+
+document_rates as (
     select
-        i.invoice_id,
-        case when i.currency = '{{ reporting_currency() }}' then 1.0 else (
-            select r.rate_to_reporting from {{ ref('stg_billing__fx_rates') }} as r
-            where r.currency = i.currency and r.rate_date <= i.invoice_date
-            order by r.rate_date desc limit 1
-        ) end as rate
-    from invoices as i
+        d.document_kind,
+        d.document_id,
+        case when d.currency = '{{ reporting_currency() }}' then 1.0 else r.rate_to_reporting end as rate
+    from documents as d
+    left join latest_rate_dates as lr
+        on lr.document_kind = d.document_kind
+        and lr.document_id = d.document_id
+    left join fx_rates as r
+        on r.currency = d.currency
+        and r.rate_date = lr.rate_date
 ),
 
 line_months as (
@@ -27,12 +55,12 @@ line_months as (
         i.account_id,
         m.revenue_month,
         l.invoice_line_id,
-        l.amount * ro.rate as amount,
-        (least(l.service_end, m.month_end) - greatest(l.service_start, m.revenue_month) + 1) * 1.0
-            / m.days_in_month as w
+        {{ to_double('l.amount * dr.rate') }} as amount,
+        {{ float_divide(days_between('greatest(l.service_start, m.revenue_month)',
+                                     'least(l.service_end, m.month_end)') ~ ' + 1', 'm.days_in_month') }} as w
     from {{ ref('stg_billing__invoice_lines') }} as l
     inner join invoices as i on i.invoice_id = l.invoice_id
-    inner join rate_of as ro on ro.invoice_id = i.invoice_id
+    inner join document_rates as dr on dr.document_kind = 'invoice' and dr.document_id = i.invoice_id
     inner join {{ ref('int_calendar_months') }} as m
         on m.month_end >= l.service_start and m.revenue_month <= l.service_end
     cross join as_of
@@ -47,13 +75,10 @@ line_revenue as (
 credit_revenue as (
     select
         c.account_id,
-        cast(date_trunc('month', c.credit_date) as date) as revenue_month,
-        -c.amount * case when c.currency = '{{ reporting_currency() }}' then 1.0 else (
-            select r.rate_to_reporting from {{ ref('stg_billing__fx_rates') }} as r
-            where r.currency = c.currency and r.rate_date <= c.credit_date
-            order by r.rate_date desc limit 1
-        ) end as revenue
-    from {{ ref('stg_billing__credit_notes') }} as c
+        {{ month_start('c.credit_date') }} as revenue_month,
+        -1 * {{ to_double('c.amount * dr.rate') }} as revenue
+    from credit_notes as c
+    inner join document_rates as dr on dr.document_kind = 'credit_note' and dr.document_id = c.credit_note_id
     cross join as_of
     where c.credit_date <= as_of.as_of_date
 ),
@@ -79,7 +104,7 @@ expected as (
 ),
 
 actual as (
-    select revenue_month, sum(revenue) as revenue
+    select revenue_month, {{ to_double('sum(revenue)') }} as revenue
     from {{ ref('fct_account_revenue_monthly') }}
     group by revenue_month
 )

@@ -12,8 +12,8 @@ final as (
         rank_asc as point,
         entity_id,
         value as revenue,
-        cast(rank_asc as double) / active_count as cumulative_entity_share,
-        cumulative_asc / total_value as cumulative_revenue_share
+        {{ float_divide('rank_asc', 'active_count') }} as cumulative_entity_share,
+        {{ float_divide('cumulative_asc', 'total_value') }} as cumulative_revenue_share
     from concentration_ranked
 )
 

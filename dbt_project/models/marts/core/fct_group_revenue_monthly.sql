@@ -25,7 +25,7 @@ monthly as (
     select
         coalesce(g.group_id, m.account_id) as group_id,
         m.revenue_month,
-        round(sum(m.revenue), 6) as revenue
+        cast(sum(m.revenue) as {{ type_money() }}) as revenue
     from account_monthly as m
     left join groups as g on g.account_id = m.account_id
     group by coalesce(g.group_id, m.account_id), m.revenue_month

@@ -17,11 +17,13 @@ revenue as (
     select
         a.account_id,
         max(a.group_id) as group_id,
-        sum(case when a.month_index = as_of.as_of_month_index then a.revenue else 0 end) as revenue_as_of_month,
-        sum(case
+        cast(sum(case when a.month_index = as_of.as_of_month_index then a.revenue else 0 end) as {{ type_money() }})
+            as revenue_as_of_month,
+        -- money divided exactly, rounded half away from zero to the money scale
+        {{ money_allocate('''sum(case
             when a.month_index between as_of.as_of_month_index - 12 and as_of.as_of_month_index - 1
             then a.revenue else 0
-        end) / 12.0 as trailing_avg_revenue_12m
+        end)''', 1, 12) }} as trailing_avg_revenue_12m
     from accounts as a
     cross join as_of
     group by a.account_id
@@ -35,9 +37,10 @@ measures as (
         r.revenue_as_of_month,
         r.trailing_avg_revenue_12m,
         case when r.trailing_avg_revenue_12m > 0
-            then r.revenue_as_of_month / r.trailing_avg_revenue_12m end as revenue_vs_trailing,
-        s.dpd_sum_recent / nullif(s.payments_recent, 0) as avg_days_past_due_recent,
-        s.dpd_sum_prior / nullif(s.payments_prior, 0) as avg_days_past_due_prior,
+            then {{ float_divide('r.revenue_as_of_month', 'r.trailing_avg_revenue_12m') }} end as revenue_vs_trailing,
+        -- float division: integer sums over integer counts (PostgreSQL would divide integers)
+        {{ float_divide('s.dpd_sum_recent', 's.payments_recent') }} as avg_days_past_due_recent,
+        {{ float_divide('s.dpd_sum_prior', 's.payments_prior') }} as avg_days_past_due_prior,
         s.last_activity_date,
         {{ days_between('s.last_activity_date', 'as_of.as_of_date') }} as days_since_last_activity,
         s.last_visit_date,

@@ -15,7 +15,7 @@ per_cell as (
         first_revenue_month as cohort_month,
         month_index - {{ month_index('first_revenue_month') }} as months_since,
         min(revenue_month) as revenue_month,
-        sum(revenue) as revenue,
+        cast(sum(revenue) as {{ type_money() }}) as revenue,
         sum(case when revenue > 0 then 1 else 0 end) as active_accounts
     from accounts
     group by first_revenue_month, month_index - {{ month_index('first_revenue_month') }}
@@ -28,7 +28,7 @@ final as (
         c.revenue_month,
         s.cohort_accounts,
         c.active_accounts,
-        cast(c.active_accounts as double) / s.cohort_accounts as active_share,
+        {{ float_divide('c.active_accounts', 's.cohort_accounts') }} as active_share,
         c.revenue
     from per_cell as c
     inner join cohort_sizes as s on s.cohort_month = c.cohort_month

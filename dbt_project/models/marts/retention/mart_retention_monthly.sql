@@ -37,9 +37,9 @@ per_month as (
     select
         revenue_month,
         count(*) as base_accounts,
-        sum(base_revenue_t12m) as base_revenue_t12m,
-        sum(current_revenue_t12m) as retained_revenue_t12m,
-        sum(least(current_revenue_t12m, base_revenue_t12m)) as capped_revenue_t12m,
+        cast(sum(base_revenue_t12m) as {{ type_money() }}) as base_revenue_t12m,
+        cast(sum(current_revenue_t12m) as {{ type_money() }}) as retained_revenue_t12m,
+        cast(sum(least(current_revenue_t12m, base_revenue_t12m)) as {{ type_money() }}) as capped_revenue_t12m,
         sum(case when current_revenue_t12m > 0 then 1 else 0 end) as retained_accounts
     from base
     group by revenue_month
@@ -51,9 +51,9 @@ final as (
         coalesce(pm.base_accounts, 0) as base_accounts,
         pm.base_revenue_t12m,
         pm.retained_revenue_t12m,
-        pm.retained_revenue_t12m / pm.base_revenue_t12m as nrr_t12m,
-        pm.capped_revenue_t12m / pm.base_revenue_t12m as grr_t12m,
-        cast(pm.retained_accounts as double) / pm.base_accounts as logo_retention_t12m
+        {{ float_divide('pm.retained_revenue_t12m', 'pm.base_revenue_t12m') }} as nrr_t12m,
+        {{ float_divide('pm.capped_revenue_t12m', 'pm.base_revenue_t12m') }} as grr_t12m,
+        {{ float_divide('pm.retained_accounts', 'pm.base_accounts') }} as logo_retention_t12m
     from report_months as rm
     left join per_month as pm on pm.revenue_month = rm.revenue_month
 )

@@ -9,7 +9,7 @@ final as (
         account_id,
         credit_date,
         upper(trim(currency)) as currency,
-        cast(amount as double) as amount,
+        cast(amount as {{ type_money() }}) as amount,
         reason,
         updated_at,
         {{ lineage_columns() }}

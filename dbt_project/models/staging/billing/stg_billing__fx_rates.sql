@@ -6,7 +6,7 @@ final as (
     select
         rate_date,
         upper(trim(currency)) as currency,
-        cast(rate_to_reporting as double) as rate_to_reporting,
+        cast(rate_to_reporting as {{ type_rate() }}) as rate_to_reporting,
         {{ lineage_columns() }}
     from source
 )

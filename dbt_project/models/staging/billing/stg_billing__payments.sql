@@ -9,7 +9,7 @@ final as (
         account_id,
         payment_date,
         upper(trim(currency)) as currency,
-        cast(amount as double) as amount,
+        cast(amount as {{ type_money() }}) as amount,
         updated_at,
         {{ lineage_columns() }}
     from source

@@ -13,7 +13,7 @@ final as (
         segment,
         lower(customer_type) as customer_type,
         account_manager,
-        cast(estimated_annual_budget as double) as estimated_annual_budget,
+        cast(estimated_annual_budget as {{ type_money() }}) as estimated_annual_budget,
         is_reference_customer,
         created_at,
         updated_at,

@@ -8,9 +8,9 @@ final as (
         account_id,
         lower(stage) as stage,
         lower(stage) not in ('won', 'lost') as is_open,
-        cast(amount as double) as amount,
+        cast(amount as {{ type_money() }}) as amount,
         upper(trim(currency)) as currency,
-        cast(probability as double) as probability,
+        cast(probability as {{ type_rate() }}) as probability,
         expected_close_date,
         updated_at,
         {{ lineage_columns() }}
