@@ -254,6 +254,8 @@ def make_case(rnd: random.Random, picks: list[tuple[str, str]] | None = None) ->
     if picks is None:
         picks = [(rnd.choice(csv_files), rnd.choice(list(MUTATIONS))) for _ in range(rnd.randint(0 if workbook else 1, 2))]
     for name, mutation in picks:
+        if name not in case.files:  # accounts came as a workbook in this case
+            continue
         case.files[name] = MUTATIONS[mutation](case.files[name], rnd)
         case.mutations.append(f"{name}:{mutation}")
     return case

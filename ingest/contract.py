@@ -186,7 +186,7 @@ ENTITIES: tuple[Entity, ...] = (
             Column("merged_into_account_id", nullable=True),
             Column("industry", nullable=True),
             Column("region", nullable=True),
-            Column("segment", nullable=True),
+            Column("segment", nullable=True, enum=("enterprise", "upper_mid_market", "mid_market")),
             Column("customer_type", enum=("economic", "important", "group", "strategic")),
             Column("account_manager", nullable=True),
             Column("estimated_annual_budget", "decimal", nullable=True, non_negative=True),

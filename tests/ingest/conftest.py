@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -147,3 +148,7 @@ def query(db: Path) -> Callable[[str], list[tuple]]:
             return con.execute(sql).fetchall()
 
     return run
+
+
+# the fuzz test shares its mutations, case runner and record oracle with benchmarks/fuzz_ingest.py
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))

@@ -1,5 +1,7 @@
--- Rows and files ingest set aside (raw.quarantine). The raw line of a CRM contact row holds personal
--- data, so it is withheld here (the serving warehouse never carries contact PII).
+-- Rows and files ingest set aside (raw.quarantine), without their content: the reason names file,
+-- line, column and the rule broken, never the data, and the record's own text (raw_line) stays in the
+-- build warehouse's raw.quarantine only, never published (it may hold personal data or, for a rejected
+-- file, anything at all).
 with quarantine as (
     select * from {{ source('raw_ops', 'quarantine') }}
 ),
@@ -13,7 +15,6 @@ final as (
         line_number,
         column_name,
         reason,
-        case when source = 'crm' and entity = 'contacts' then null else raw_line end as raw_line,
         batch_id,
         quarantined_at
     from quarantine
