@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-import duckdb
-
+from kam_warehouse.asof import as_of_date
 from kam_warehouse.errors import GateBlocked, StepFailed
 from kam_warehouse.runlog import StepRecord, recorded_step, write_row
 from kam_warehouse.settings import Settings
@@ -55,20 +53,6 @@ class StepOutcome:
     step: str
     record: StepRecord
     detail: dict[str, object] = field(default_factory=dict)
-
-
-def as_of_date(db_path: Path) -> date | None:
-    """The as-of date: the latest complete extract day loaded into the build warehouse."""
-    if not db_path.exists():
-        return None
-    with duckdb.connect(str(db_path), read_only=True) as con:
-        exists = con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema='raw' AND table_name='load_manifest'"
-        ).fetchone()
-        if not exists or not exists[0]:
-            return None
-        row = con.execute("SELECT max(extract_day) FROM raw.load_manifest WHERE status = 'loaded'").fetchone()
-    return row[0] if row else None
 
 
 def step_load(ctx: RunContext, *, sources: Iterable[str] | None = None, through_day: date | None = None) -> StepOutcome:

@@ -39,19 +39,21 @@ class _Section(BaseModel):
 
 
 # ---------------------------------------------------------------- pipeline.yml
+# Every key has a default (the value config/pipeline.yml ships with), so a file may set only what it
+# changes; a key that is set must be valid, and an unknown key is an error.
 class PublishSection(_Section):
     #: published builds kept for `kam publish --rollback`: the served one and at least one to go back to
-    keep_builds: Annotated[int, Field(strict=True, ge=2)]
+    keep_builds: Annotated[int, Field(strict=True, ge=2)] = 5
 
 
 class CloseSection(_Section):
     #: finance_monthly closes the previous month from this day of the month on (28 exists in every month)
-    day_of_month: Annotated[int, Field(strict=True, ge=1, le=28)]
+    day_of_month: Annotated[int, Field(strict=True, ge=1, le=28)] = 5
 
 
 class NightlySection(_Section):
     #: alert when the nightly publish has not happened by this time (UTC), "HH:MM"
-    deadline_utc: time
+    deadline_utc: time = time(6, 0)
     max_runtime_minutes: StrictPositiveInt = 120
     landing_wait_hours: PositiveNumber = 6.0
     landing_poke_minutes: PositiveNumber = 5.0
@@ -70,14 +72,14 @@ class NightlySection(_Section):
 
 
 class MaintenanceSection(_Section):
-    keep_airflow_logs_days: StrictPositiveInt
+    keep_airflow_logs_days: StrictPositiveInt = 30
 
 
 class PipelineConfig(_Section):
-    publish: PublishSection
-    close: CloseSection
-    nightly: NightlySection
-    maintenance: MaintenanceSection
+    publish: PublishSection = PublishSection()
+    close: CloseSection = CloseSection()
+    nightly: NightlySection = NightlySection()
+    maintenance: MaintenanceSection = MaintenanceSection()
 
 
 # ---------------------------------------------------------------- quality.yml

@@ -26,13 +26,13 @@ def claim_due_month(context: Any) -> str:
     (not failed) and the warehouse is not touched."""
     from airflow.sdk.exceptions import AirflowSkipException
 
-    from kam_warehouse.config import load_yaml
+    from kam_warehouse.core.configuration import load_pipeline
     from kam_warehouse.serving import due_close_month
 
     settings = run_context(context).settings
     today = run_day(context)
     with fail_fast():
-        month = due_close_month(today, load_yaml(settings.config_dir, "pipeline.yml"))
+        month = due_close_month(today, load_pipeline(settings.config_dir).close.day_of_month)
     if month is None:
         raise AirflowSkipException(f"no month is due for close on {today} (close.day_of_month in pipeline.yml)")
     lease.acquire(context)

@@ -34,7 +34,7 @@ def _settings(warehouse: Path | None) -> Settings:
 
 def register(app: typer.Typer) -> None:
     """Add `publish`, `close` and the `report` sub-app (with `concentration`) to the kam app."""
-    from kam_warehouse.cli import fails_cleanly
+    from kam_warehouse.cli_failures import fails_cleanly
 
     @app.command("publish")
     @fails_cleanly

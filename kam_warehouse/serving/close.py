@@ -29,12 +29,10 @@ import getpass
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import duckdb
 
-from kam_warehouse.config import setting
-from kam_warehouse.errors import ConfigError
 from kam_warehouse.serving.errors import CloseError
 from kam_warehouse.serving.finance_state import (
     CLOSE_LOG_TABLE,
@@ -106,13 +104,11 @@ def comparison_months(month: date) -> tuple[date, date]:
     return add_months(month, -1), add_months(month, -12)
 
 
-def due_close_month(today: date, config: dict[str, Any]) -> date | None:
-    """The month finance_monthly should close on `today`: the previous month, from `close.day_of_month`
+def due_close_month(today: date, day_of_month: int) -> date | None:
+    """The month finance_monthly should close on `today`: the previous month, from `day_of_month`
+    (`close.day_of_month` of config/pipeline.yml, validated 1..28 by kam_warehouse.core.configuration)
     of the current month on (later days too, so a missed run catches up; closing again is a no-op)."""
-    day = setting(config, "close.day_of_month", source="pipeline.yml")
-    if not isinstance(day, int) or not 1 <= day <= 28:
-        raise ConfigError(f"pipeline.yml: close.day_of_month must be an integer 1..28, got {day!r}")
-    if today.day < day:
+    if today.day < day_of_month:
         return None
     return add_months(today, -1)
 
@@ -127,7 +123,7 @@ def default_closed_by() -> str:
 def close_month(settings: Settings, month: date, *, run_id: str, force: bool = False,
                 reason: str | None = None, closed_by: str | None = None) -> CloseResult:
     """Freeze `month`'s whole concentration report in finance.* (see module docstring)."""
-    from kam_warehouse.pipeline import as_of_date
+    from kam_warehouse.asof import as_of_date
 
     month = month_start(month)
     label = month.strftime("%Y-%m")

@@ -28,7 +28,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kam_warehouse.config import load_yaml, setting
+from kam_warehouse.core.configuration import load_pipeline
 from kam_warehouse.faults import fault_point
 from kam_warehouse.permissions import make_private, share, share_folder_only
 from kam_warehouse.serving import builds, history, parquet_export
@@ -59,19 +59,13 @@ class PublishResult:
 
 
 def keep_builds(settings: Settings) -> int:
-    config = load_yaml(settings.config_dir, "pipeline.yml")
-    value = setting(config, "publish.keep_builds", source=str(settings.config_dir / "pipeline.yml"))
-    if not isinstance(value, int) or value < 2:
-        raise PublishError(
-            f"{settings.config_dir / 'pipeline.yml'}: publish.keep_builds must be an integer >= 2 "
-            f"(the served build and one to roll back to), got {value!r}"
-        )
-    return value
+    """`publish.keep_builds` of config/pipeline.yml (>= 2: the served build and one to roll back to)."""
+    return load_pipeline(settings.config_dir).publish.keep_builds
 
 
 def publish(settings: Settings, *, run_id: str) -> PublishResult:
     """Publish the build warehouse's marts and ops as the new serving warehouse (see module docstring)."""
-    from kam_warehouse.pipeline import as_of_date
+    from kam_warehouse.asof import as_of_date
 
     if not settings.build_db.exists():
         raise PublishError(f"nothing to publish: the build warehouse {settings.build_db} does not exist; run `kam run`")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import duckdb
 
+from kam_warehouse.core.comments import comment_table
+
 TIER_HISTORY_DDL = """
 CREATE TABLE IF NOT EXISTS tiers.account_tier_history (
     account_id  VARCHAR NOT NULL,
@@ -67,9 +69,22 @@ CREATE TABLE IF NOT EXISTS ops.tier_changes (
 """
 
 
+TIER_CHANGES_DOC = "Every tier change the nightly tier step made: one row per group and night it moved."
+TIER_CHANGES_COLUMNS = {
+    "run_id": "Pipeline run of the tier step (ops.pipeline_runs.run_id).",
+    "as_of": "Night (as-of date) of the change.",
+    "account_id": "Account id of the group head whose tier changed.",
+    "from_tier": "Tier before (null on the first classification).",
+    "to_tier": "Tier after: strategic, key, standard or other.",
+    "score": "Tier score (0-100 points) that night.",
+    "reason": "Why it moved: margin crossed, nights in a row, first classification, or an override.",
+}
+
+
 def ensure_tier_state(con: duckdb.DuckDBPyConnection) -> None:
     """Create the tier state and ops.tier_changes if missing (idempotent)."""
     con.execute("CREATE SCHEMA IF NOT EXISTS tiers")
     con.execute("CREATE SCHEMA IF NOT EXISTS ops")
     for ddl in (TIER_HISTORY_DDL, TIER_OVERRIDES_DDL, TIER_CANDIDATES_DDL, TIER_RUNS_DDL, TIER_CHANGES_DDL):
         con.execute(ddl)
+    comment_table(con, "ops.tier_changes", TIER_CHANGES_DOC, TIER_CHANGES_COLUMNS)
