@@ -5,9 +5,12 @@ published past a blocking quality gate. Real dbt (finance models over stub marts
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import shutil
-from datetime import date, datetime
+import subprocess
+import sys
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -214,3 +217,83 @@ def test_close_result_message_names_the_month() -> None:
 
     r = CloseResult(NOV, "closed", 1, 45, date(2025, 12, 3), datetime(2025, 12, 5, 6, 0))
     assert r.message.startswith("2025-11 closed: 45 figures frozen as version 1")
+
+
+def _kam(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "kam_warehouse", *args], capture_output=True, text=True,
+                          timeout=900, env={**os.environ, "KAM_CONFIG_DIR": str(REPO_ROOT / "config")})
+
+
+def _write_late_invoice(landing: Path, day: date, month: date, account_id: str, amount: float) -> None:
+    """A complete billing extract day holding one invoice for `month` (delivered after the close)."""
+    folder = landing / "billing" / day.isoformat()
+    folder.mkdir(parents=True)
+    end = date(month.year + month.month // 12, month.month % 12 + 1, 1).toordinal() - 1
+    (folder / "invoices.csv").write_text(
+        "invoice_id,account_id,invoice_date,due_date,currency,status,updated_at\n"
+        f"INVLATE0001,{account_id},{month:%Y-%m}-20,{day.isoformat()},CNY,issued,{day.isoformat()}T08:00:00\n")
+    (folder / "invoice_lines.csv").write_text(
+        "invoice_line_id,invoice_id,product_code,description,quantity,unit_price,amount,service_start,service_end,"
+        f"updated_at\nILLATE0001,INVLATE0001,SUB-STD,late invoice,1.00,{amount:.2f},{amount:.2f},{month.isoformat()},"
+        f"{date.fromordinal(end).isoformat()},{day.isoformat()}T08:00:00\n")
+    (folder / "_SUCCESS").touch()
+
+
+@pytest.mark.e2e
+def test_kam_close_then_report_is_closed_and_a_late_invoice_only_restates(tmp_path: Path) -> None:
+    """Done-when, as finance runs it: `kam run`, `kam close`, `kam report` (no run in between) gives a
+    closed report; a late invoice that makes another account the month's top account is loaded by the
+    next `kam run`; pulling the report again gives identical sheets except Restatements, which shows
+    the invoice as the delta of the month's total revenue with its cause."""
+    from openpyxl import load_workbook
+
+    landing, wh = tmp_path / "landing", tmp_path / "warehouse"
+    gen = _kam("demo-data", "--out", str(landing), "--accounts", "30", "--months", "14", "--seed", "3", "--days", "1")
+    assert gen.returncode == 0, gen.stderr
+    run = _kam("run", "--landing", str(landing), "--warehouse", str(wh))
+    assert run.returncode == 0, run.stdout + run.stderr
+    serving = wh / "serving.duckdb"
+    (as_of,) = _rows(serving, "SELECT as_of_date FROM marts._publish_info")[0]
+    month = date(as_of.year, as_of.month, 1).toordinal() - 1
+    month = date.fromordinal(month).replace(day=1)
+    label = f"{month:%Y-%m}"
+
+    closed = _kam("close", "--month", label, "--warehouse", str(wh))
+    assert closed.returncode == 0, closed.stdout + closed.stderr
+    assert "frozen as version 1" in closed.stdout and "Published build" in closed.stdout
+    first = _kam("report", "concentration", "--month", label, "--warehouse", str(wh), "--format", "xlsx",
+                 "--out", str(tmp_path / "r1"))
+    assert first.returncode == 0, first.stdout + first.stderr
+    before = load_workbook(tmp_path / "r1" / f"kam_concentration_{label}.xlsx")
+    assert before["Summary"]["A2"].value.startswith("Status: closed v1 at ")
+
+    ranking = _rows(serving, "SELECT entity_id, revenue FROM marts.mart_finance_concentration_entities WHERE "
+                    "level = 'account' AND time_window = 'month' AND revenue_month = ? ORDER BY rank_desc", [month])
+    top_id, top_revenue = ranking[0]
+    last_id = ranking[-1][0]
+    amount = round(2 * top_revenue, 2)
+    _write_late_invoice(landing, as_of + timedelta(days=1), month, last_id, amount)
+    again = _kam("run", "--landing", str(landing), "--warehouse", str(wh))
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert _rows(serving, "SELECT entity_id FROM marts.mart_finance_concentration_entities WHERE level = 'account' "
+                 "AND time_window = 'month' AND revenue_month = ? AND rank_desc = 1", [month]) == [(last_id,)]
+
+    second = _kam("report", "concentration", "--month", label, "--warehouse", str(wh), "--format", "xlsx",
+                  "--out", str(tmp_path / "r2"))
+    assert second.returncode == 0, second.stdout + second.stderr
+    after = load_workbook(tmp_path / "r2" / f"kam_concentration_{label}.xlsx")
+
+    def values(ws) -> list[list[object]]:  # type: ignore[no-untyped-def]
+        return [[v for v in (c.value for c in row) if not (isinstance(v, str) and v.startswith("Pulled at"))]
+                for row in ws.iter_rows()]
+
+    assert before.sheetnames == after.sheetnames
+    for name in before.sheetnames:
+        if name != "Restatements":
+            assert values(before[name]) == values(after[name]), name
+    restated = [r for r in values(after["Restatements"])
+                if r[:4] == ["Account", "Month", "all", "Total revenue"]]
+    assert len(restated) == 1
+    assert restated[0][6] == pytest.approx(amount, abs=0.01)
+    assert restated[0][8].startswith("late invoice loaded after close (1 lines)")
+    assert top_id != last_id
