@@ -14,11 +14,11 @@ After month-end close (day `close.day_of_month` of config/pipeline.yml, 07:00 UT
 
 0. `claim_warehouse` — the month due on the run's day; **skipped** (and with it the whole run) when no
    month is due. Otherwise takes the run lease on the build warehouse (waits while a night holds it).
-1. `close_month` — freezes the due month's concentration figures into `finance.*`.
-2. `publish_closed_figures` — rebuilds the finance marts (`mart_finance_concentration_closed`,
-   `..._restatements`), re-runs the quality gate and publishes, so readers see the frozen figures.
-3. `release_warehouse` — teardown: gives the lease back (also after a failure).
-4. `concentration_report` — writes the finance report (xlsx, html, csv) under `<warehouse>/reports/`
+1. `close_and_publish` — the step `kam close` runs: quality gate, then freezes the due month's
+   concentration report into `finance.*`, then the audited publish, so readers see the frozen figures
+   (the finance marts are views over `finance.*`).
+2. `release_warehouse` — teardown: gives the lease back (also after a failure).
+3. `concentration_report` — writes the finance report (xlsx, html, csv) under `<warehouse>/reports/`
    from the serving warehouse.
 """
 
@@ -34,13 +34,9 @@ def finance_monthly() -> None:
     def claim_warehouse(**context) -> str:
         return monthly.claim_due_month(context)
 
-    @task(task_id="close_month", pool=WAREHOUSE_POOL)
-    def close_month(month: str, **context) -> str:
-        return monthly.close_due_month(month, context)
-
-    @task(task_id="publish_closed_figures", pool=WAREHOUSE_POOL)
-    def publish_closed_figures(**context) -> str | None:
-        return monthly.publish_closed_figures(context)
+    @task(task_id="close_and_publish", pool=WAREHOUSE_POOL)
+    def close_and_publish(month: str, **context) -> str:
+        return monthly.close_and_publish(month, context)
 
     @task(task_id="release_warehouse")
     def release_warehouse(**context) -> bool:
@@ -51,8 +47,8 @@ def finance_monthly() -> None:
         return monthly.concentration_report(month, context)
 
     month = claim_warehouse()
-    published = publish_closed_figures()
-    close_month(month) >> published >> release_warehouse().as_teardown(setups=month)
+    published = close_and_publish(month)
+    published >> release_warehouse().as_teardown(setups=month)
     published >> concentration_report(month)
 
 

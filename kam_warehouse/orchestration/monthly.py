@@ -1,5 +1,5 @@
-"""Task bodies of finance_monthly: decide the due month and claim the warehouse, freeze the closed
-month's figures, publish them through the gate, then write the finance report."""
+"""Task bodies of finance_monthly: decide the due month and claim the warehouse, close and publish it
+(the same step as `kam close`), then write the finance report."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ from kam_warehouse.orchestration import lease
 from kam_warehouse.orchestration.runtime import fail_fast, log, run_context
 
 REPORT_FORMATS: frozenset[str] = frozenset({"xlsx", "html", "csv"})
-#: the dbt models that show the frozen figures and restatements
-FINANCE_MODELS = "path:models/marts/finance"
 
 
 def run_day(context: Any) -> date:
@@ -40,30 +38,17 @@ def claim_due_month(context: Any) -> str:
     return month.isoformat()
 
 
-def close_due_month(month: str, context: Any) -> str:
-    """Freeze `month`'s concentration figures (closing a closed month again is a recorded no-op)."""
-    from kam_warehouse.serving import close_month
+def close_and_publish(month: str, context: Any) -> str:
+    """The step `kam close` runs (kam_warehouse.serving.close.close_and_publish): quality gate -> freeze
+    `month` -> the audited publish, under this run's lease. Closing a closed month again is a no-op."""
+    from kam_warehouse.serving.close import close_and_publish as close_step
 
     ctx = run_context(context)
     with fail_fast(), lease.writing(context):
-        result = close_month(ctx.settings, date.fromisoformat(month), run_id=ctx.run_id)
-    log.info("%s", result.message)
-    return result.message
-
-
-def publish_closed_figures(context: Any) -> str | None:
-    """Rebuild the finance marts, re-check the warehouse and publish, so readers see the frozen figures.
-
-    The gate runs again first: if the latest nightly was held back, the build warehouse holds unchecked
-    data, and nothing may reach readers without passing the gate.
-    """
-    from kam_warehouse.pipeline import step_dbt_build, step_publish, step_quality_gate
-
-    ctx = run_context(context)
-    with fail_fast(), lease.writing(context):
-        step_dbt_build(ctx, select=FINANCE_MODELS)
-        step_quality_gate(ctx)
-        return step_publish(ctx).record.message
+        done = close_step(ctx.settings, date.fromisoformat(month), run_id=ctx.run_id,
+                          triggered_by=ctx.triggered_by)
+    log.info("%s", done.close.message)
+    return done.close.message
 
 
 def concentration_report(month: str, context: Any) -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""A small client for the Airflow 3 REST API (/api/v2) of services started by scripts/airflow-local.sh:
+"""A small client for the Airflow 3 REST API (/api/v2) of services started by scripts/airflow-local.sh
+(used by tests/dags/test_real_services.py and benchmarks/bench_airflow.py):
 a JWT from POST /auth/token with the simple-auth password, JSON in and out, retries on SQLite's
 "database is locked" (503) answers under concurrent access."""
 

@@ -21,7 +21,7 @@ WRITERS = {
     "ingest_billing": {"load_landing"},
     "ingest_crm": {"load_landing"},
     "kam_nightly": {"claim_warehouse", "dbt_build", "quality_gate", "reclassify_tiers", "publish"},
-    "finance_monthly": {"claim_warehouse", "close_month", "publish_closed_figures"},
+    "finance_monthly": {"claim_warehouse", "close_and_publish"},
     "warehouse_maintenance": {"prune_builds", "checkpoint_build_warehouse"},
 }
 

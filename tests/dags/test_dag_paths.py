@@ -105,7 +105,8 @@ def test_nightly_skips_when_nothing_new(dagbag, published, tmp_path) -> None:
 
 def test_rejected_day_fixed_and_reloaded_alone_is_published(dagbag, published, tmp_path) -> None:
     """DAY2: crm loads, billing's file is rejected -> the nightly skips (billing behind); billing's fixed
-    file is re-loaded alone -> the next nightly publishes DAY2 for both sources, no manual nightly."""
+    file is re-loaded alone -> the next nightly publishes DAY2 for both sources, no manual nightly; the
+    marts published day by day equal those of one catch-up run over the same extracts."""
     env = published[0].copy(tmp_path)
     lines = env.landing / "billing" / DAY2.isoformat() / "invoice_lines.csv"
     good = lines.read_bytes()
@@ -122,6 +123,24 @@ def test_rejected_day_fixed_and_reloaded_alone_is_published(dagbag, published, t
         state, tis = run_dag(dagbag, "kam_nightly", _at(DAY2, 2))
     assert state == "success", tis
     assert published_through(env.warehouse / "serving.duckdb") == {"billing": DAY2, "crm": DAY2}
+    once = _one_catch_up_run(env.landing, tmp_path / "once")
+    assert _marts(env.warehouse / "serving.duckdb") == _marts(once), "day by day must equal one catch-up run"
+
+
+def _one_catch_up_run(landing: Path, warehouse: Path) -> Path:
+    """`kam run`'s steps (no scheduler) over the same landing in one go; returns its serving file."""
+    from kam_warehouse.pipeline import RunContext, run_nightly
+    from kam_warehouse.settings import Settings
+
+    settings = Settings.from_env(landing, warehouse)
+    run_nightly(RunContext.new(settings))
+    return settings.serving_db
+
+
+def _marts(serving: Path) -> dict[str, list[tuple]]:
+    with duckdb.connect(str(serving), read_only=True) as con:
+        return {t: con.execute(f"SELECT * FROM marts.{t} ORDER BY ALL").fetchall()
+                for t in ("fct_account_revenue_monthly", "mart_revenue_concentration_monthly")}
 
 
 def test_deadline_passes_on_time_and_fails_when_late(dagbag, published) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from kam_warehouse.orchestration.deadline import published_through
-from tests.dags.airflow_rest import AirflowRest, wait_for
+from kam_warehouse.orchestration.rest_client import AirflowRest, wait_for
 
 pytestmark = pytest.mark.e2e
 
