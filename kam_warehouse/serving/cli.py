@@ -40,8 +40,8 @@ def register(app: typer.Typer) -> None:
     @fails_cleanly
     def publish_cmd(
         warehouse: WarehouseOpt = None,
-        do_rollback: Annotated[bool, typer.Option("--rollback", help="Serve a kept build again")] = False,
-        to: Annotated[str | None, typer.Option("--to", help="Kept build (name or run id) for --rollback; "
+        do_rollback: Annotated[bool, typer.Option("--rollback", help="Serve again a kept build that was served before")] = False,
+        to: Annotated[str | None, typer.Option("--to", help="Kept, previously served build (name or run id) for --rollback; "
                                                "default: the one published before the served build")] = None,
     ) -> None:
         """Publish the build warehouse to serving.duckdb (write-audit-publish), or roll back."""

@@ -3,7 +3,7 @@
 Layout under `Settings.parquet_dir` (`<warehouse>/parquet`):
 
     parquet/<build>/<table>/<table>.parquet   one folder per published build, never modified once written
-    parquet/CURRENT                           the pointer: one line, the name of the served build
+    parquet/CURRENT                           the pointer: the name of the served build (no newline)
 
 A reader resolves the pointer ONCE, then reads every table it needs from `parquet/<build>/`: all its
 tables come from one build even if a publish or rollback re-points CURRENT meanwhile (the old build's
@@ -87,4 +87,4 @@ def point(parquet_dir: Path, build: str, *, share: Callable[[Path], None] | None
     """Atomically make CURRENT name `build` (whose export folder must exist)."""
     if not (parquet_dir / build).is_dir():
         raise FileNotFoundError(f"no Parquet export {parquet_dir / build} to point {pointer_path(parquet_dir)} at")
-    write_text_atomic(pointer_path(parquet_dir), build + "\n", prepare=share)
+    write_text_atomic(pointer_path(parquet_dir), build, prepare=share)  # no newline: trim() in SQL suffices
