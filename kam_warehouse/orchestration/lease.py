@@ -59,6 +59,12 @@ def _lock_file():  # -> Path
 
 def wait_or_fail(exc: WarehouseLocked, context: Any) -> NoReturn:
     """Reschedule the task while the warehouse is busy; fail it (no retry) once it waited too long."""
+    reschedule_or_fail(str(exc), context, cause=exc)
+
+
+def reschedule_or_fail(reason: str, context: Any, *, cause: BaseException | None = None) -> NoReturn:
+    """Reschedule the task (state up_for_reschedule: no worker, no pool slot, no retry used) because of
+    `reason`; fail it at once with `reason` once it has waited `nightly.max_runtime_minutes`."""
     from airflow.sdk.exceptions import AirflowFailException, AirflowRescheduleException
 
     now = datetime.now(UTC)
@@ -66,9 +72,9 @@ def wait_or_fail(exc: WarehouseLocked, context: Any) -> NoReturn:
     first = ti.get_first_reschedule_date(context) if hasattr(ti, "get_first_reschedule_date") else None
     waited = now - (first or now)
     if waited >= _max_wait():
-        raise AirflowFailException(f"{exc} Gave up after waiting {waited}.") from exc
-    log.info("%s Trying again in %s (waited %s so far).", exc, busy_reschedule(), waited)
-    raise AirflowRescheduleException(now + busy_reschedule()) from exc
+        raise AirflowFailException(f"{reason} Gave up after waiting {waited}.") from cause
+    log.info("%s Trying again in %s (waited %s so far).", reason, busy_reschedule(), waited)
+    raise AirflowRescheduleException(now + busy_reschedule()) from cause
 
 
 def acquire(context: Any) -> None:

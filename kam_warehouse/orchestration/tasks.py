@@ -6,6 +6,8 @@ the run's lease for kam_nightly's tasks (claimed by `claim_night`, given back by
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 from kam_warehouse.orchestration import lease
@@ -29,14 +31,55 @@ def load_source(source: str, context: Any) -> dict[str, Any]:
     """Load every pending complete day of `source` up to the run's landing day, in date order.
 
     Never during a night: while kam_nightly (or finance_monthly) holds the lease, this task waits
-    (rescheduled) and loads after that run published."""
+    (rescheduled) and loads after that run published. Never ahead of the sources it references: billing
+    loads a day only once crm has loaded it (accounts must exist before billing rows referencing them
+    are checked, as in `kam run`); until then it loads what it can and waits, rescheduled."""
     from kam_warehouse.pipeline import step_load
 
     day = landing_day(context)
+    ctx = run_context(context)
     with fail_fast(), lease.writing(context, leased=False):
-        outcome = step_load(run_context(context), sources=[source], through_day=day)
-    return {"source": source, "through_day": day.isoformat(), "rows_loaded": outcome.record.rows_out,
-            "summary": outcome.record.message}
+        through, waiting_for = loadable_through(source, day, ctx.settings.build_db)
+        outcome = step_load(ctx, sources=[source], through_day=through) if through else None
+    if waiting_for:
+        lease.reschedule_or_fail(
+            f"{source} day {day} waits for {waiting_for} to load it first (accounts must exist before "
+            f"{source} rows referencing them are checked); {source} loaded through {through or 'no day'}.",
+            context)
+    return {"source": source, "through_day": day.isoformat(),
+            "rows_loaded": outcome.record.rows_out if outcome else 0,
+            "summary": outcome.record.message if outcome else "nothing to load"}
+
+
+def loadable_through(source: str, day: date, build_db: Path) -> tuple[date | None, str | None]:
+    """How far `source` may load for a run of `day`: up to the day every source it references (those
+    before it in ingest's SOURCE_ORDER) has loaded. Returns (through day or None, the source waited for)."""
+    from ingest.load import SOURCE_ORDER
+
+    before = SOURCE_ORDER[:SOURCE_ORDER.index(source)] if source in SOURCE_ORDER else ()
+    through: date | None = day
+    waiting_for = None
+    for other in before:
+        loaded = _loaded_through(build_db, other)
+        if loaded is None or loaded < day:
+            through = min(through, loaded) if through and loaded else None
+            waiting_for = waiting_for or f"{other} day {day}"
+    return through, waiting_for
+
+
+def _loaded_through(build_db: Path, source: str) -> date | None:
+    """The latest day of `source` applied to the build warehouse (raw.load_batches), or None."""
+    if not build_db.exists():
+        return None
+    import duckdb
+
+    with duckdb.connect(str(build_db), read_only=True) as con:
+        has = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' "
+                          "AND table_name = 'load_batches'").fetchone()
+        if not has or not has[0]:
+            return None
+        row = con.execute("SELECT max(extract_day) FROM raw.load_batches WHERE source = ?", [source]).fetchone()
+    return row[0] if row else None
 
 
 def claim_night(context: Any) -> str:

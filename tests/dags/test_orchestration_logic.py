@@ -99,6 +99,19 @@ def test_plan_after_publish_sees_a_day_reloaded_by_one_source(tmp_path: Path, mo
     assert plan.publishable == [("billing", date(2025, 1, 2))] and not plan.lags
 
 
+def test_billing_never_loads_ahead_of_crm(tmp_path: Path) -> None:
+    """billing loads a day only once crm has loaded it (its rows reference crm's accounts): through crm's
+    latest day, waiting for crm's day; crm itself never waits."""
+    from kam_warehouse.orchestration.tasks import loadable_through
+
+    empty = tmp_path / "none.duckdb"
+    assert loadable_through("billing", date(2025, 1, 2), empty) == (None, "crm day 2025-01-02")
+    db = _build(tmp_path / "b.duckdb", [("crm", "2025-01-01", "2025-01-02 00:10")])
+    assert loadable_through("billing", date(2025, 1, 2), db) == (date(2025, 1, 1), "crm day 2025-01-02")
+    assert loadable_through("billing", date(2025, 1, 1), db) == (date(2025, 1, 1), None)
+    assert loadable_through("crm", date(2025, 1, 5), empty) == (date(2025, 1, 5), None)
+
+
 class _TI:
     task_id = "load_landing"
 
