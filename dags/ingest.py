@@ -19,6 +19,8 @@ Loads the **{source}** landing zone into the build warehouse (`raw.{source}__*`)
 * `load_landing` loads **every** pending complete day up to that day in date order (catch-up), in the
   one-slot `kam_warehouse` pool, and emits the Asset `kam_raw_{source}` that schedules `kam_nightly`.
   It never loads during a night: while a night holds the warehouse it waits (rescheduled, no slot held).
+  billing never loads a day crm has not loaded yet (its rows reference crm's accounts): it waits the
+  same way, and fails naming the crm day after `nightly.max_runtime_minutes`.
 * Up to {max_runs} runs at once, so a sensor waiting for a late day never blocks catch-up or backfill
   runs of earlier days (their loads still run one at a time, oldest logical date first).
 * A rejected file fails the task at once (no retry): fix the file at the source and clear the task.
