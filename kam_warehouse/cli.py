@@ -1,31 +1,101 @@
 """`kam`: the command line. Every command calls the same functions the Airflow DAGs call.
 
-Expected failures (KamError) print one paragraph naming what failed and what to do, and exit 1.
+Every expected failure of every command (sub-apps included) prints one paragraph naming what failed and
+what to do, and exits 1; bad arguments exit 2 with click's usage message. Never a traceback: an
+unexpected exception is one paragraph too, its traceback goes to the log file (KamGroup).
+Output is quiet: one line per step; the full logs are in a file under the warehouse folder (console.py).
 """
 
 from __future__ import annotations
 
-import logging
-import sys
-from collections.abc import Callable
-from datetime import date
-from functools import wraps
+import re
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated, Any
 
 import typer
+from typer._click import exceptions as click_exceptions  # typer >= 0.24 vendors click
+from typer.core import TyperGroup
 
-from kam_warehouse.errors import KamError
+from kam_warehouse import console
+from kam_warehouse.cli_failures import fail, fails_cleanly
+from kam_warehouse.dates import DateFormatError, parse_day, parse_month
+from kam_warehouse.errors import KamError, WarehouseBusy
 from kam_warehouse.settings import Settings
 
+#: exceptions click/typer turn into a usage message or an exit status themselves
+_CLICK_HANDLES = (typer.Exit, typer.Abort, typer.TyperException, click_exceptions.ClickException)
+
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<exe>.*?) \(PID (?P<pid>\d+)\)")
+_LOCKED_FILE = re.compile(r'Could not set lock on file "(?P<file>[^"]+)"')
+
+
+def failure_paragraph(exc: BaseException) -> str:
+    """The one paragraph `kam` prints for an exception escaping a command."""
+    if isinstance(exc, KamError):
+        return str(exc)
+    if isinstance(exc, DateFormatError):
+        return f"{exc}"
+    import duckdb
+
+    if isinstance(exc, duckdb.IOException) and "Could not set lock" in str(exc):
+        return str(busy_warehouse(exc))
+    if isinstance(exc, duckdb.Error):
+        return f"DuckDB could not complete the command: {' '.join(str(exc).split())}"
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.strerror or type(exc).__name__}: {exc.filename}"
+    where = console.record_crash(exc)
+    return (f"unexpected error: {type(exc).__name__}: {' '.join(str(exc).split())}. "
+            f"This is a bug in kam; the traceback is in {where} (please attach it to the report).")
+
+
+def busy_warehouse(exc: BaseException) -> WarehouseBusy:
+    """DuckDB's "Could not set lock on file" as the person at the keyboard needs it: which file, which
+    process holds it, and what to do."""
+    text = str(exc)
+    file = _LOCKED_FILE.search(text)
+    holder = _LOCK_HOLDER.search(text)
+    path = Path(file["file"]) if file else None
+    who = f"process {holder['pid']} ({_command_line(holder['pid']) or holder['exe']})" if holder else "another process"
+    lock_note = ""
+    if path is not None:
+        from kam_warehouse.locking import describe_holder
+
+        held = describe_holder(path.parent / ".build.lock")
+        lock_note = f" The warehouse write lock is held by {held}." if held else ""
+    return WarehouseBusy(
+        f"the warehouse {path or '(file)'} is busy: {who} has it open for writing (a `kam run`, "
+        f"`kam load`, `kam tiers override` or an Airflow task).{lock_note} Try again when it has finished."
+    )
+
+
+def _command_line(pid: str) -> str:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return ""
+    return " ".join(part.decode(errors="replace") for part in raw.split(b"\0") if part)[:200]
+
+
+class KamGroup(TyperGroup):
+    """The `kam` group: turns any exception escaping a command (of any sub-app) into one paragraph."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except _CLICK_HANDLES:
+            raise
+        except DateFormatError as exc:
+            raise typer.BadParameter(str(exc)) from exc
+        except Exception as exc:  # the one place every failure becomes a paragraph
+            fail(failure_paragraph(exc), cause=exc)
+
+
 app = typer.Typer(
+    cls=KamGroup,
     help="KAM Warehouse: billing + CRM extracts -> key-account marts (DuckDB), gated by data-quality checks.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 LandingOpt = Annotated[
     Path | None, typer.Option("--landing", help="Landing zone root [env KAM_LANDING_DIR, default data/landing]")
@@ -37,30 +107,33 @@ WarehouseOpt = Annotated[
 
 
 def progress(message: str) -> None:
-    typer.echo(f"  · {message}", err=True)
+    """Progress detail of a step: the log file; stderr too with --verbose."""
+    console.progress(message)
 
 
-def fails_cleanly(fn: Callable[P, R]) -> Callable[P, R]:
-    """Turn a KamError into a one-paragraph message on stderr and exit status 1."""
+def day_option(value: str | None, option: str) -> Any:
+    """A strict YYYY-MM-DD option value (None stays None); a bad one is a usage error naming the option."""
+    if value is None:
+        return None
+    try:
+        return parse_day(value, "")
+    except DateFormatError as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from exc
 
-    @wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return fn(*args, **kwargs)
-        except KamError as exc:
-            typer.secho(f"kam: {exc}", err=True, fg=typer.colors.RED)
-            raise typer.Exit(code=1) from exc
 
-    return wrapper
+def month_option(value: str, option: str) -> Any:
+    """A strict YYYY-MM option value; a bad one is a usage error naming the option."""
+    try:
+        return parse_month(value, "")
+    except DateFormatError as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from exc
 
 
 @app.callback()
-def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging")] = False) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+def main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Stream dbt's, GX's and the steps' logs")] = False,
+) -> None:
+    console.configure(verbose)
 
 
 @app.command("demo-data")
@@ -81,6 +154,7 @@ def demo_data(
     """Write deterministic sample billing + CRM extracts in the landing-zone layout (OUT must be empty)."""
     from kam_warehouse.generator import GeneratorOptions, already_generated, generate
 
+    month_option(start, "--start")
     options = GeneratorOptions(out=out, accounts=accounts, months=months, seed=seed, start=start, days=days,
                                defects=defects, skew=skew)
     if reuse and already_generated(options):
@@ -93,15 +167,20 @@ def demo_data(
 @fails_cleanly
 def run(landing: LandingOpt = None, warehouse: WarehouseOpt = None) -> None:
     """The nightly pipeline without a scheduler: load -> dbt build -> quality gate -> tiers -> publish."""
-    from kam_warehouse.pipeline import RunContext, run_nightly
+    from kam_warehouse.pipeline import RunContext, check_landing, run_nightly
     from kam_warehouse.summary import read_summary
 
     settings = Settings.from_env(landing, warehouse)
+    notices = check_landing(settings)  # before anything is created or built
     ctx = RunContext.new(settings, progress=progress)
-    typer.echo(f"kam run {ctx.run_id}: landing {settings.landing_dir} -> warehouse {settings.warehouse_dir}")
-    for outcome in run_nightly(ctx):
-        typer.echo(f"  ✓ {outcome.step}: {outcome.record.message or 'ok'}")
-    typer.echo(read_summary(settings.serving_db).render())
+    with console.log_file(settings.warehouse_dir, ctx.run_id) as log_path:
+        typer.echo(f"kam run {ctx.run_id}: landing {settings.landing_dir} -> warehouse {settings.warehouse_dir}")
+        typer.echo(f"  log: {log_path}")
+        for notice in notices:
+            typer.echo(f"  ! {notice}")
+        run_nightly(ctx, on_step=lambda o: typer.echo(f"  ✓ {o.step}: {o.record.message or 'ok'}"),
+                    landing_checked=True)
+        typer.echo(read_summary(settings.serving_db).render())
 
 
 @app.command("load")
@@ -113,12 +192,16 @@ def load(
 ) -> None:
     """Load every complete landing day not yet loaded into raw.* (idempotent)."""
     from kam_warehouse.locking import warehouse_lock
-    from kam_warehouse.pipeline import RunContext, step_load
+    from kam_warehouse.pipeline import LOCK_WAIT_SECONDS, RunContext, check_landing, step_load
 
+    through_day = day_option(through, "--through")
     settings = Settings.from_env(landing, warehouse)
+    for notice in check_landing(settings):
+        typer.echo(f"! {notice}")
     ctx = RunContext.new(settings, progress=progress)
-    with warehouse_lock(settings.lock_file):
-        outcome = step_load(ctx, through_day=date.fromisoformat(through) if through else None)
+    with (console.log_file(settings.warehouse_dir, ctx.run_id),
+          warehouse_lock(settings.lock_file, owner="kam load", wait_seconds=LOCK_WAIT_SECONDS)):
+        outcome = step_load(ctx, through_day=through_day)
     typer.echo(outcome.record.message or "nothing to load")
 
 
@@ -130,6 +213,7 @@ def dbt_passthrough(ctx: typer.Context, warehouse: WarehouseOpt = None) -> None:
     """Run any dbt command against the build warehouse, e.g. `kam dbt parse`, `kam dbt docs generate`."""
     from kam_warehouse import dbt
 
+    console.configure(verbose=True)  # dbt's own output is what was asked for
     result = dbt.invoke(Settings.from_env(None, warehouse), list(ctx.args))
     typer.echo(result.summary())
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -22,6 +23,11 @@ from kam_warehouse.errors import StepFailed
 from kam_warehouse.settings import DBT_PROJECT_DIR, Settings
 
 log = logging.getLogger(__name__)
+#: dbt's own log lines (INFO and up), forwarded to Python logging: the run's log file, the console with --verbose
+dbt_log = logging.getLogger("kam.dbt")
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_DBT_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING, "error": logging.ERROR}
 
 #: dbt result statuses that fail the step (warn and skipped-after-success do not).
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
@@ -114,10 +120,20 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 
 def _common_args(settings: Settings, target_dir: Path | None = None) -> list[str]:
     return [
+        # dbt prints nothing itself: its events go to Python logging (_forward_event); no colour codes
+        "--log-level", "none", "--no-use-colors", "--no-use-colors-file",
         "--project-dir", str(DBT_PROJECT_DIR),
         "--profiles-dir", str(DBT_PROJECT_DIR),
         "--target-path", str(target_dir or dbt_state_dir(settings) / "target"),
     ]
+
+
+def _forward_event(event: Any) -> None:
+    """dbtRunner callback: one dbt event (INFO and up) -> one record of the `kam.dbt` logger."""
+    level = _DBT_LEVELS.get(str(event.info.level), logging.INFO)
+    text = _ANSI.sub("", str(event.info.msg or "")).rstrip()
+    if level >= logging.INFO and text.strip():
+        dbt_log.log(level, "%s", text)
 
 
 def _node_outcomes(result: Any) -> tuple[NodeOutcome, ...]:
@@ -177,7 +193,7 @@ def invoke(settings: Settings, args: list[str], *, target_dir: Path | None = Non
     started = time.monotonic()
     with _environment({**dbt_environment(settings), "DBT_LOG_PATH": str(state / "logs")}):
         try:
-            outcome = dbtRunner().invoke(full_args)
+            outcome = dbtRunner(callbacks=[_forward_event]).invoke(full_args)
         finally:
             release_duckdb()
     result = DbtResult(

@@ -13,6 +13,14 @@ class WarehouseLocked(KamError):
     """Another process holds the build warehouse (one writer at a time)."""
 
 
+class WarehouseBusy(KamError):
+    """DuckDB refused to open a warehouse file because another process has it open for writing."""
+
+
+class LandingProblem(KamError):
+    """The landing path is missing, empty or holds nothing loadable: stop before any work is done."""
+
+
 class StepFailed(KamError):
     """A pipeline step failed; the message names the step and the reason."""
 

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 from kam_warehouse.asof import as_of_date
-from kam_warehouse.errors import GateBlocked, StepFailed
+from kam_warehouse.errors import GateBlocked, LandingProblem, StepFailed
 from kam_warehouse.runlog import StepRecord, recorded_step, write_row
 from kam_warehouse.settings import Settings
 
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 Progress = Callable[[str], None]
 
 STEPS: tuple[str, ...] = ("load", "dbt_build", "quality_gate", "tiers", "publish")
+#: how long a command-line writer waits for the warehouse before it says who holds it
+LOCK_WAIT_SECONDS = 10.0
 
 
 def _quiet(_: str) -> None:
@@ -44,6 +46,9 @@ class RunContext:
                    progress=progress)
 
     def step(self, name: str):  # -> ContextManager[StepRecord]
+        from kam_warehouse.startup import prepare_step
+
+        prepare_step(self.settings, step=name)  # umask 077, PII key, recovery after a kill (issue 18)
         return recorded_step(self.settings.build_db, run_id=self.run_id, step=name,
                              triggered_by=self.triggered_by)
 
@@ -53,6 +58,35 @@ class StepOutcome:
     step: str
     record: StepRecord
     detail: dict[str, object] = field(default_factory=dict)
+
+
+def check_landing(settings: Settings) -> list[str]:
+    """Up-front check of the landing zone, before anything is created or built.
+
+    Raises LandingProblem when the landing path is missing or not a folder, holds no day folder at all,
+    or holds no complete day folder while the build warehouse has nothing loaded yet (a run could only
+    fail later). Returns one notice per folder that will not be read, e.g.
+    "billing/2026-01-07: no _SUCCESS yet, not read".
+    """
+    from kam_warehouse.landing_check import survey
+
+    landing = settings.landing_dir
+    if not landing.exists():
+        raise LandingProblem(f"the landing path {landing} does not exist: check --landing / KAM_LANDING_DIR "
+                             "(it should hold billing/<YYYY-MM-DD>/ and crm/<YYYY-MM-DD>/ day folders)")
+    if not landing.is_dir():
+        raise LandingProblem(f"the landing path {landing} is not a folder: check --landing / KAM_LANDING_DIR")
+    found = survey(landing)
+    if not found.day_folders:
+        raise LandingProblem(
+            f"the landing path {landing} holds no extract day folder: expected billing/<YYYY-MM-DD>/ and "
+            "crm/<YYYY-MM-DD>/ folders, each complete with a _SUCCESS file"
+            + ("; " + "; ".join(found.notices) if found.notices else ""))
+    if not found.complete and as_of_date(settings.build_db) is None:
+        raise LandingProblem(
+            f"nothing to load: no day folder under {landing} is complete (has its _SUCCESS file) and the "
+            "build warehouse has nothing loaded yet: " + "; ".join(found.notices))
+    return found.notices
 
 
 def step_load(ctx: RunContext, *, sources: Iterable[str] | None = None, through_day: date | None = None) -> StepOutcome:
@@ -160,15 +194,28 @@ def step_publish(ctx: RunContext) -> StepOutcome:
     return StepOutcome("publish", rec, {"publish": result})
 
 
-def run_nightly(ctx: RunContext) -> list[StepOutcome]:
-    """Every step of the nightly DAG, in order, without a scheduler (what `kam run` does)."""
-    from kam_warehouse.locking import warehouse_lock
+def run_nightly(
+    ctx: RunContext,
+    *,
+    on_step: Callable[[StepOutcome], None] | None = None,
+    landing_checked: bool = False,
+) -> list[StepOutcome]:
+    """Every step of the nightly DAG, in order, without a scheduler (what `kam run` does).
 
-    with warehouse_lock(ctx.settings.lock_file):
-        return [
-            step_load(ctx),
-            step_dbt_build(ctx),
-            step_quality_gate(ctx),
-            step_tiers(ctx),
-            step_publish(ctx),
-        ]
+    The landing zone is checked first (check_landing: a missing, empty or incomplete landing stops the
+    run before dbt) unless the caller already did; `on_step` is told about each step as it completes.
+    """
+    from kam_warehouse.locking import warehouse_lock
+    from kam_warehouse.settings import require_pii_key
+
+    require_pii_key()  # refuse to start without the contact-data HMAC key (issue 18)
+    if not landing_checked:
+        check_landing(ctx.settings)
+    steps = (step_load, step_dbt_build, step_quality_gate, step_tiers, step_publish)
+    outcomes: list[StepOutcome] = []
+    with warehouse_lock(ctx.settings.lock_file, owner=f"kam run {ctx.run_id}", wait_seconds=LOCK_WAIT_SECONDS):
+        for step in steps:
+            outcomes.append(step(ctx))
+            if on_step is not None:
+                on_step(outcomes[-1])
+    return outcomes
