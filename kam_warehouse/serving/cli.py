@@ -18,10 +18,13 @@ MonthOpt = Annotated[str, typer.Option("--month", help="Month as YYYY-MM")]
 
 
 def parse_month(text: str) -> date:
+    from kam_warehouse.dates import DateFormatError  # strict: "2025-1" is refused
+    from kam_warehouse.dates import parse_month as strict_month
+
     try:
-        return datetime.strptime(text, "%Y-%m").date()
-    except ValueError as exc:
-        raise typer.BadParameter(f"{text!r} is not a month in the form YYYY-MM", param_hint="--month") from exc
+        return strict_month(text, "")
+    except DateFormatError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--month") from exc
 
 
 def _run_id(kind: str) -> str:
