@@ -20,13 +20,15 @@ import csv
 import io
 import logging
 import random
+import shutil
 import tempfile
 import time
 import traceback
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -35,6 +37,8 @@ from ingest.errors import FileRejected
 from ingest.load import load_landing
 
 DAY = date(2025, 1, 1)
+#: cases loaded into one warehouse (one day folder each) before a fresh one is made
+CASES_PER_WAREHOUSE = 100
 Mutation = Callable[[bytes, random.Random], bytes]
 
 ACCOUNT = ["A{i}", "华为技术有限公司 {i}", "", "", "telecom", "华南", "enterprise", "economic", "王芳", "1500000",
@@ -296,12 +300,13 @@ class Outcome:
     errors: list[str] = field(default_factory=list)  # broken books / half-applied days / missing copies
 
 
-def run_case(case: Case, workdir: Path) -> Outcome:
-    """Write the case's day folders under `workdir`, load them, check the books."""
+def run_case(case: Case, workdir: Path, day: date = DAY) -> Outcome:
+    """Write the case's day folders (for `day`) under `workdir`, load them, check the books, then remove
+    the folders (a warehouse in `workdir` may take many cases, one day each)."""
     landing, db, rejected = workdir / "landing", workdir / "build.duckdb", workdir / "rejected"
     for name, data in case.files.items():
         source, file = name.split("/")
-        folder = landing / source / DAY.isoformat()
+        folder = landing / source / day.isoformat()
         folder.mkdir(parents=True, exist_ok=True)
         (folder / file).write_bytes(data)
         (folder / "_SUCCESS").write_bytes(b"")
@@ -313,30 +318,31 @@ def run_case(case: Case, workdir: Path) -> Outcome:
     except Exception as exc:  # the loader must never raise anything else: that is the crash we count
         frame = traceback.extract_tb(exc.__traceback__)[-1]
         outcome.crashed = f"{type(exc).__name__} at {Path(frame.filename).name}:{frame.lineno}"
-        return outcome
-    check_books(case, db, rejected, outcome)
+    if outcome.crashed is None:
+        check_books(case, db, rejected, outcome, day)
+    for source in ("crm", "billing"):
+        shutil.rmtree(landing / source / day.isoformat(), ignore_errors=True)
     return outcome
 
 
-def check_books(case: Case, db: Path, rejected: Path, outcome: Outcome) -> None:
+def check_books(case: Case, db: Path, rejected: Path, outcome: Outcome, day: date) -> None:
     with duckdb.connect(str(db), read_only=True) as con:
         manifest = {r[0]: r[1:] for r in con.execute(
-            "SELECT file_path, status, rows_read, rows_loaded, rows_quarantined, entity FROM raw.load_manifest"
-        ).fetchall()}
-        batches = {r[0] for r in con.execute("SELECT source FROM raw.load_batches").fetchall()}
+            "SELECT file_path, status, rows_read, rows_loaded, rows_quarantined, entity FROM raw.load_manifest "
+            "WHERE extract_day = ?", [day]).fetchall()}
+        batches = {r[0] for r in con.execute(
+            "SELECT source FROM raw.load_batches WHERE extract_day = ?", [day]).fetchall()}
         for name, data in case.files.items():
             source, file = name.split("/")
-            rel = f"{source}/{DAY.isoformat()}/{file}"
+            rel = f"{source}/{day.isoformat()}/{file}"
+            source_rejected = any(k.startswith(f"{source}/") and v[0] == "rejected" for k, v in manifest.items())
             if rel not in manifest:
-                if source in batches or any(k.startswith(f"{source}/") and v[0] == "rejected" for k, v in manifest.items()):
-                    if source in batches:
-                        outcome.errors.append(f"{rel}: no manifest row in an applied day")
-                    continue
-                outcome.errors.append(f"{rel}: no manifest row")
+                if source in batches or not source_rejected:
+                    outcome.errors.append(f"{rel}: no manifest row")
                 continue
             status, read, loaded, quarantined, entity = manifest[rel]
             if status == "rejected":
-                copy = rejected / source / DAY.isoformat() / file
+                copy = rejected / source / day.isoformat() / file
                 if not copy.is_file() or copy.stat().st_mode & 0o777 != 0o600:
                     outcome.errors.append(f"{rel}: rejected without a 0600 copy")
                 continue
@@ -352,41 +358,54 @@ def check_books(case: Case, db: Path, rejected: Path, outcome: Outcome) -> None:
                     outcome.errors.append(f"{rel}: {physical} physical records, manifest says {read} read")
         for source in ("crm", "billing"):
             rejected_any = any(k.startswith(f"{source}/") and v[0] == "rejected" for k, v in manifest.items())
-            rows = con.execute(f"SELECT count(*) FROM raw.load_manifest WHERE source = '{source}' AND status = 'loaded'").fetchone()
-            if rejected_any and (source in batches or (rows and rows[0])):
+            loaded_any = any(k.startswith(f"{source}/") and v[0] == "loaded" for k, v in manifest.items())
+            if rejected_any and (source in batches or loaded_any):
                 outcome.errors.append(f"{source}: half-applied day (a file rejected, the day applied)")
+            if not rejected_any and source not in batches:
+                outcome.errors.append(f"{source}: day neither applied nor rejected")
+
+
+def run_shard(seed: int, cases: range) -> list[tuple[int, list[str], Outcome]]:
+    """Run cases `cases` (case k is made from Random(f"{seed}:{k}"), whatever the shard)."""
+    logging.disable(logging.CRITICAL)  # rejections are expected here; the counts are the output
+    results = []
+    workdir = tempfile.TemporaryDirectory(prefix="kam-fuzz-")
+    try:
+        for n, k in enumerate(cases):
+            if n and n % CASES_PER_WAREHOUSE == 0:  # a fresh warehouse now and then keeps each load small
+                workdir.cleanup()
+                workdir = tempfile.TemporaryDirectory(prefix="kam-fuzz-")
+            case = make_case(random.Random(f"{seed}:{k}"))
+            outcome = run_case(case, Path(workdir.name), DAY + timedelta(days=n % CASES_PER_WAREHOUSE))
+            results.append((k, case.mutations, outcome))
+    finally:
+        workdir.cleanup()
+    return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes (cases are split between them)")
     parser.add_argument("--show", type=int, default=10, help="failing cases to print")
     args = parser.parse_args()
-    logging.disable(logging.CRITICAL)  # rejections are expected here; the counts below are the output
-    rnd = random.Random(args.seed)
-    crashes: Counter[str] = Counter()
-    book_errors, rows_lost, shown = 0, 0, 0
-    per_mutation: Counter[str] = Counter()
     start = time.perf_counter()
-    for k in range(args.cases):
-        case = make_case(rnd)
-        with tempfile.TemporaryDirectory(prefix="kam-fuzz-") as tmp:
-            outcome = run_case(case, Path(tmp))
-        for m in case.mutations:
-            per_mutation[m.split(":")[1]] += 1
-        if outcome.crashed:
-            crashes[outcome.crashed] += 1
-        rows_lost += outcome.rows_lost
-        book_errors += bool(outcome.errors)
-        if (outcome.crashed or outcome.errors) and shown < args.show:
-            shown += 1
-            print(f"case {k}: {case.mutations}: {outcome.crashed or outcome.errors}")
+    shards = [range(j, args.cases, args.jobs) for j in range(args.jobs)]
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        results = [r for shard in pool.map(run_shard, [args.seed] * args.jobs, shards) for r in shard]
     elapsed = time.perf_counter() - start
-    print(f"cases        : {args.cases} (seed {args.seed}, {elapsed:.0f} s, {args.cases / elapsed:.1f} cases/s)")
+    crashes = Counter(o.crashed for _, _, o in results if o.crashed)
+    failing = sorted((k, m, o) for k, m, o in results if o.crashed or o.errors)
+    for k, mutations, o in failing[: args.show]:
+        print(f"case {k}: {mutations}: {o.crashed or o.errors}")
+    per_mutation = Counter(m.split(":")[1] for _, mutations, _ in results for m in mutations)
+    print(f"cases        : {len(results)} (seed {args.seed}, {args.jobs} job(s), {elapsed:.0f} s, "
+          f"{len(results) / elapsed:.1f} cases/s)")
     print(f"crashes      : {sum(crashes.values())}" + "".join(f"\n  {n} x {c}" for c, n in crashes.most_common()))
-    print(f"rows lost    : {rows_lost}")
-    print(f"book errors  : {book_errors} case(s) with broken books, a half-applied day or a missing copy")
+    print(f"rows lost    : {sum(o.rows_lost for _, _, o in results)}")
+    print(f"book errors  : {sum(bool(o.errors) for _, _, o in results)} case(s) with broken books, a half-applied "
+          "day or a missing copy")
     print("mutations    : " + ", ".join(f"{m} {n}" for m, n in sorted(per_mutation.items())))
 
 

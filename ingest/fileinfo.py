@@ -29,6 +29,7 @@ class FileInfo:
     physical_lines: int = 0
     bare_crs: int = 0
     crlfs: int = 0
+    lfs: int = 0
     nuls: int = 0
     misplaced_quotes: int = 0
 
@@ -39,9 +40,10 @@ class FileInfo:
 
     @property
     def regular(self) -> bool:
-        """LF line ends only, one record per line, no blank line: DuckDB's reader may number the rows."""
+        """Every line end LF, or every one CRLF; one record per line, no blank line, no NUL, every quote
+        well placed: DuckDB's reader may read the file and number its rows."""
         return (
-            self.bare_crs == 0 and self.crlfs == 0 and self.nuls == 0 and self.misplaced_quotes == 0
+            self.bare_crs == 0 and self.crlfs in (0, self.lfs) and self.nuls == 0 and self.misplaced_quotes == 0
             and self.physical_lines == self.records
         )
 
@@ -97,7 +99,7 @@ def inspect_file(path: Path, encodings: tuple[str, ...], *, reader_checks_utf8: 
         encoding = "xlsx"
     return FileInfo(
         size, mtime_ns, h.hexdigest(), encoding, blank, counter.records, counter.lines, counter.bare_crs,
-        counter.crlfs, counter.nuls, counter.misplaced_quotes,
+        counter.crlfs, counter.lfs, counter.nuls, counter.misplaced_quotes,
     )
 
 

@@ -190,9 +190,12 @@ def _apply_all(
         log.exception("applying %s failed", batch.batch_id)
         for r in reads:
             drop_tables(con, r.entity)
-        culprit = current or reads[0]
         day_load.files = []
-        problem = FileProblem(culprit.path, culprit.entity.name, _load_error(culprit.rel, exc), copyable=True)
+        if current is None:  # nothing of the day was being applied: the day folder itself failed
+            folder = day_dir(batch.landing_dir, batch.source, batch.day)
+            problem = FileProblem(folder, "day_folder", _load_error(batch.relative(folder), exc), copyable=False)
+        else:
+            problem = FileProblem(current.path, current.entity.name, _load_error(current.rel, exc), copyable=True)
         _reject_day(con, batch, day_load, [], [problem], rejected_dir, progress)
     for result in day_load.files:
         _tell(progress, f"{result.path}: {result.rows_read} rows read, {result.rows_loaded} loaded, "

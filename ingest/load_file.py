@@ -96,7 +96,9 @@ def read_file(con: duckdb.DuckDBPyConnection, batch: Batch, e: Entity, path: Pat
             with phase("staged path (duplicate keys)"):
                 con.execute(f"DROP TABLE IF EXISTS {scanned}")
                 read.checked = _staged(con, e, csv_path, header, staged, dups)
-            return read
+            if read.checked.records == layout.data_records:
+                return read
+            read.checked = None
         con.execute(f"DROP TABLE IF EXISTS {scanned}")
         log.info("%s: %d records by DuckDB's reader, %d physical records; reading it record by record",
                  rel, scan.records, layout.data_records)
@@ -116,7 +118,7 @@ def _layout(info: FileInfo, csv_path: Path) -> FileInfo:
     """`info` with the record counts of the CSV converted from a workbook."""
     c = count_records(csv_path)
     return dataclasses.replace(info, records=c.records, physical_lines=c.lines, bare_crs=c.bare_crs,
-                               crlfs=c.crlfs, nuls=c.nuls, misplaced_quotes=c.misplaced_quotes)
+                               crlfs=c.crlfs, lfs=c.lfs, nuls=c.nuls, misplaced_quotes=c.misplaced_quotes)
 
 
 def _staged(

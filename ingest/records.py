@@ -34,6 +34,7 @@ class RecordCounter:
         self.lines = 0  # physical lines (line ends + a final unterminated line)
         self.bare_crs = 0
         self.crlfs = 0
+        self.lfs = 0
         self.nuls = 0
         self.misplaced_quotes = 0  # quotes parity framing may get wrong (then only split_records is right)
         self._prev_byte = -1  # last byte of the previous chunk
@@ -63,6 +64,7 @@ class RecordCounter:
         bare = crs[~followed]
         self.bare_crs += len(bare)
         self.crlfs += int(followed.sum())
+        self.lfs += len(lfs)
         ends = np.sort(np.concatenate((lfs, bare))) if len(bare) else lfs
         if len(ends):
             self._count(arr, ends, quotes)
@@ -149,6 +151,11 @@ def split_records(lines: Iterable[str]) -> Iterator[Record]:
     for line in lines:
         number += 1
         if not parts:
+            if '"' not in line or not quoted_at_end(line, False):  # the common case: a one-line record
+                body = _strip_end(line)
+                if body:
+                    yield Record(number, 1, body, body != line)
+                continue
             start = number
         parts.append(line)
         inside = quoted_at_end(line, inside) if '"' in line else inside
