@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 
 from ingest.fileinfo import file_stat, inspect_file
+from ingest.landing import OUTSIDE, inside_root
 from ingest.manifest import Batch, change_already_recorded, loaded_files, record_file
 from ingest.report import FileResult
 
@@ -28,6 +29,13 @@ def detect_changes(
         path = Path(landing_dir) / f.file_path
         if not path.is_file():
             continue  # a removed file is not re-loaded and not our business to restore
+        if not inside_root(landing_dir, path):  # never read what now lies outside the landing zone
+            message = f"{OUTSIDE}: {f.file_path} now resolves outside the landing root; not read"
+            changed.append(FileResult(path=f.file_path, source=source, entity=f.entity, rows_read=0,
+                                      rows_loaded=0, rows_quarantined=0, status="changed_after_load",
+                                      message=message))
+            log.warning("%s", message)
+            continue
         size, mtime_ns = file_stat(path)
         if size == f.size and mtime_ns == f.mtime_ns:
             continue

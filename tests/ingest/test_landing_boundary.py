@@ -167,3 +167,19 @@ def test_a_crash_in_one_source_rejects_its_day_and_the_other_source_loads(
     assert query("SELECT count(*) FROM raw.crm__accounts") == [(3,)]
     assert _rejected_rows(query) == [("billing/2025-01-01/invoice_lines.csv", "invoice_lines", "load_error")]
     assert (rejected / "billing" / "2025-01-01" / "invoice_lines.csv").is_file()
+
+
+def test_loaded_file_relinked_outside_the_root_is_reported_not_read(
+    tmp_path: Path, lz: LandingBuilder, db: Path, rejected: Path, query: Query
+) -> None:
+    """A loaded file later replaced by a symlink out of the landing root is reported on the next run and
+    never hashed or read (no changed_after_load row with the outside file's fingerprint)."""
+    folder = lz.write_day("crm", lz.DAY1, lz.valid_crm())
+    load_landing(lz.root, db, run_id="r1", rejected_dir=rejected)
+    (folder / "accounts.csv").unlink()
+    (folder / "accounts.csv").symlink_to(_secret(tmp_path))
+    report = load_landing(lz.root, db, run_id="r2", rejected_dir=rejected)
+    assert [(f.path, f.message) for f in report.changed] == [(
+        "crm/2025-01-01/accounts.csv",
+        "outside_landing_root: crm/2025-01-01/accounts.csv now resolves outside the landing root; not read")]
+    assert query("SELECT status FROM raw.load_manifest") == [("loaded",)]
