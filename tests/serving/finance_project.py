@@ -41,6 +41,8 @@ def make_project(root: Path) -> Path:
         for yml in (DBT_PROJECT_DIR / "models" / sub).glob("_*__sources.yml"):
             shutil.copy(yml, project / "models" / sub / yml.name)
     shutil.copytree(DBT_PROJECT_DIR / "models/marts/finance", project / "models/marts/finance")
+    for docs in (DBT_PROJECT_DIR / "models").glob("*.md"):  # shared {% docs %} blocks the ymls refer to
+        shutil.copy(docs, project / "models" / docs.name)
     stubs = project / "models/marts/stubs"
     stubs.mkdir(parents=True)
     for mart in STUBS:

@@ -76,10 +76,10 @@ def _sheet_values(ws) -> list[list[object]]:  # type: ignore[no-untyped-def]
     return [[c.value for c in row] for row in ws.iter_rows()]
 
 
-def _table_rows(ws, first_column: str) -> tuple[list[object], list[list[object]]]:  # type: ignore[no-untyped-def]
-    """(header, rows) of the sheet's table whose header row starts with `first_column`."""
+def _table_rows(ws, *first_columns: str) -> tuple[list[object], list[list[object]]]:  # type: ignore[no-untyped-def]
+    """(header, rows) of the sheet's table whose header row starts with `first_columns`."""
     values = _sheet_values(ws)
-    start = next(i for i, r in enumerate(values) if r[0] == first_column)
+    start = next(i for i, r in enumerate(values) if tuple(r[:len(first_columns)]) == first_columns)
     rows = []
     for r in values[start + 1:]:
         if r[0] is None:
@@ -185,6 +185,11 @@ def test_a_closed_report_is_identical_after_late_data_except_restatements(book: 
     assert sheet.column_dimensions["I"].width >= len(revenue[8])  # sized from content, not the header
     html = h_after["restatements"]
     assert "+8,100,000.00 CNY" in html and "9,460,000.35 CNY" in html and " pp</td>" in html
+
+    _, moved = _table_rows(sheet, "Level", "ID")  # the accounts behind the restatement, by name
+    acme = [r for r in moved if r[:3] == ["Account", "A3", "Acme GmbH"]]
+    assert len(acme) == 1 and acme[0][3:8] == [3, 1, 900_000.0, 9_000_000.0, pytest.approx(8_100_000.0)]
+    assert "Accounts and groups that moved" in html and "No account or group" in h_before["restatements"]
 
 
 def test_formula_like_text_is_written_as_text(book: Book, tmp_path: Path) -> None:

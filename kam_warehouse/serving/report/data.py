@@ -55,6 +55,8 @@ class ReportData:
     entities: pd.DataFrame  # ENTITY_COLUMNS of the month (both levels and windows)
     restatements: pd.DataFrame  # figure_set, level, window, segment, metric, closed_value, current_value, delta,
     #                             delta_pct, cause (closed months only)
+    moved: pd.DataFrame  # level, window, entity_id, entity_name, closed_rank, current_rank, closed_revenue,
+    #                      current_revenue, delta: entities whose revenue or rank changed since the close
     build_id: str | None
     pulled_at: datetime
 
@@ -126,7 +128,7 @@ def load(serving_db: Path, month: date, *, pulled_at: datetime | None = None) ->
                           [month, *comparison_months(month)])
             entities = _df(con, f"SELECT {ENTITY_COLUMNS} FROM marts.mart_finance_concentration_entities "
                            "WHERE revenue_month = ?", [month])
-            restatements = pd.DataFrame()
+            restatements = moved = pd.DataFrame()
         else:
             figures = _df(con, "SELECT figure_month AS revenue_month, figure_set, level, time_window AS \"window\", "
                           "segment, metric, value FROM marts.mart_finance_concentration_closed_figures "
@@ -138,6 +140,12 @@ def load(serving_db: Path, month: date, *, pulled_at: datetime | None = None) ->
                                "FROM marts.mart_finance_concentration_restatements WHERE closed_month = ? "
                                "ORDER BY figure_set, level, time_window, segment, metric", [month]) \
                 if "mart_finance_concentration_restatements" in tables else pd.DataFrame()
+            moved = _df(con, "SELECT level, time_window AS \"window\", entity_id, entity_name, closed_rank, current_rank, "
+                        "closed_revenue, current_revenue, delta FROM marts.mart_finance_concentration_entity_restatements "
+                        "WHERE closed_month = ? AND (closed_rank <= ? OR current_rank <= ?) "
+                        "ORDER BY level, time_window, coalesce(current_rank, 1000000000), entity_id",
+                        [month, TOP_N, TOP_N]) \
+                if "mart_finance_concentration_entity_restatements" in tables else pd.DataFrame()
         info = con.execute("SELECT run_id, as_of_date FROM marts._publish_info").fetchone() \
             if "_publish_info" in tables else None
     figures["revenue_month"] = pd.to_datetime(figures["revenue_month"]).dt.date
@@ -145,7 +153,7 @@ def load(serving_db: Path, month: date, *, pulled_at: datetime | None = None) ->
         raise ReportError(f"{serving_db} has no concentration figures for {month:%Y-%m}")
     return ReportData(
         month=month, close=close, as_of=close.as_of if close else (info[1] if info else None),
-        figures=figures, entities=entities, restatements=restatements,
+        figures=figures, entities=entities, restatements=restatements, moved=moved,
         build_id=info[0] if info else None,
         pulled_at=pulled_at or datetime.now(UTC).replace(tzinfo=None, microsecond=0),
     )

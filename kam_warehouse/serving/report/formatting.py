@@ -96,6 +96,8 @@ def delta_text(value: object, k: Kind, currency: str) -> str:
     if missing(value):
         return "–"
     v = float(value)  # type: ignore[arg-type]
+    if v == 0:
+        return text(0.0, k, currency) if k != "share" else "0.00 pp"
     return {
         "count": f"{v:+,.0f}",
         "money": f"{v:+,.2f} {currency}",
@@ -110,7 +112,9 @@ PCT_CHANGE_FORMAT = "+0.00%;-0.00%;0.00%"
 
 
 def pct_text(value: object) -> str:
-    return "–" if missing(value) else f"{float(value):+.2%}"  # type: ignore[arg-type]
+    if missing(value):
+        return "–"
+    return "0.00%" if float(value) == 0 else f"{float(value):+.2%}"  # type: ignore[arg-type]
 
 
 def change(k: Kind, new: object, old: object) -> tuple[float | None, bool]:

@@ -24,6 +24,7 @@ def write_html(data: ReportData, path: Path, currency: str) -> Path:
         month=month, closed=data.closed, partial=data.partial, title=tables.title(data),
         header=tables.header_lines(data, currency)[1:], pulled=tables.pulled_line(data),
         footer=tables.footer_line(data), sections=tables.sections(data, currency), definitions=tables.definitions(),
+        moved=tables.moved_entities(data, currency) if data.closed else None,
         lorenz=lorenz_png(lorenz, f"Lorenz curve, {month} (month)") if not lorenz.empty else None,
         pareto=pareto_png(top, f"Top accounts, {month}") if not top.empty else None,
     )

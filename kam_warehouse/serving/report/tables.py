@@ -9,7 +9,7 @@ from datetime import date
 import pandas as pd
 
 from kam_warehouse.serving.report import formatting as f
-from kam_warehouse.serving.report.data import FIGURES, LEVELS, WINDOWS, ReportData
+from kam_warehouse.serving.report.data import FIGURES, LEVELS, TOP_N, WINDOWS, ReportData
 
 
 @dataclass(frozen=True)
@@ -194,6 +194,22 @@ def restatements(data: ReportData, currency: str) -> Table:
     note = (f"Closed v{data.close.version} figures against the current data: {len(rows)} figure(s) changed since "
             "the close." if rows else "None: every closed figure still holds on the current data.")
     return Table("restatements", "Restatements", columns, rows, note=note, wrap=frozenset({8}))
+
+
+def moved_entities(data: ReportData, currency: str) -> Table:
+    """Accounts and groups of the month window whose revenue or rank changed since the close (a late
+    invoice that makes another account the top account shows here by name)."""
+    columns = ["Level", "ID", "Name", "Closed rank", "Current rank", "Closed revenue", "Current revenue", "Delta"]
+    moved = data.moved
+    rows = [] if moved.empty else [
+        [txt(f.LEVEL_LABELS.get(r.level, r.level)), txt(r.entity_id), txt(r.entity_name),
+         num(r.closed_rank, "count", currency), num(r.current_rank, "count", currency),
+         num(r.closed_revenue, "money", currency), num(r.current_revenue, "money", currency),
+         delta(r.delta, "money", currency)]
+        for r in moved[moved.window == "month"].itertuples(index=False)]
+    note = (f"Accounts and groups (top {TOP_N}, month window) whose revenue or rank changed since the close."
+            if rows else "No account or group of the top lists changed since the close.")
+    return Table("moved_entities", "Accounts and groups that moved", columns, rows, note=note)
 
 
 def sections(data: ReportData, currency: str) -> list[Table]:

@@ -224,7 +224,8 @@ def write_xlsx(data: ReportData, path: Path, currency: str) -> Path:
     _table_sheet(wb, "Top groups", data, currency, top_groups)
     _table_sheet(wb, "By segment", data, currency, segments)
     _charts_sheet(wb, data, currency, _chart_data(wb, data))
-    _table_sheet(wb, "Restatements", data, currency, restated)
+    _table_sheet(wb, "Restatements", data, currency, restated,
+                 extra=tables.moved_entities(data, currency) if data.closed else None)
     wb.move_sheet(CHART_DATA, offset=len(wb.sheetnames))
     wb.active = 0
     wb.save(path)
