@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 
 from kam_warehouse.tiers.decide import decisions_sql
-from kam_warehouse.tiers.scores import SCORES, require_scores
+from kam_warehouse.tiers.readers import SCORES, require_scores
 from kam_warehouse.tiers.settings import TierSettings, load_tier_settings
 from kam_warehouse.tiers.state import ensure_tier_state
 

@@ -10,6 +10,8 @@ from kam_warehouse.core.configuration import load_tiers
 TIERS_FILE = "tiers.yml"
 #: lowest to highest; the thresholds in marts.mart_account_tier_scores are the lower bounds of the upper three
 TIER_ORDER: tuple[str, ...] = ("other", "standard", "key", "strategic")
+#: the one name of "no tier row yet" (dim_account.tier is null); `kam tiers explain` says why
+UNASSIGNED = "unassigned"
 
 
 @dataclass(frozen=True)

@@ -77,3 +77,33 @@ def test_generated_book_matches_the_reference(generated_book: Path) -> None:
     assert mart["play"].nunique() >= 3 and mart["quadrant"].nunique() >= 3
     assert mart["nine_box_cell"].nunique() >= 5
     assert mart["is_renormalised"].any() and not mart["is_renormalised"].all()
+
+
+@pytest.mark.e2e
+def test_simulate_reproduces_the_mart_and_the_reference_under_other_thresholds(generated_book: Path) -> None:
+    """`kam tiers simulate`'s re-scoring with the seeds' own weights and thresholds gives the mart's score
+    and proposed_tier for every group; with other weights and thresholds it gives the tiers the
+    independent reference computes with them. The warehouse file is not modified."""
+    from tier_reference import Windows, group_inputs, score
+
+    from kam_warehouse.tiers.simulate import parse_spec, simulate
+
+    before = generated_book.stat().st_mtime_ns, generated_book.read_bytes()
+    same = simulate(generated_book, {}, {})
+    with duckdb.connect(str(generated_book), read_only=True) as con:
+        mart = con.execute("select account_id, score, proposed_tier from marts.mart_account_tier_scores"
+                           ).df().set_index("account_id").sort_index()
+        (as_of,) = con.execute("select max(extract_day) from raw.load_manifest where status = 'loaded'").fetchone()
+        inputs = group_inputs(con, as_of, Windows())
+        constants = dict(con.execute("select constant, value from seeds.tier_score_constants").fetchall())
+    np.testing.assert_allclose(same.frame["simulated_score"], mart["score"], rtol=1e-12, atol=1e-9)
+    assert (same.frame["simulated_tier"] == mart["proposed_tier"]).all()
+
+    weights = "revenue=0.6,potential=0.1,strategic=0.1,relationship=0.2"
+    other = simulate(generated_book, parse_spec([weights], ("revenue", "potential", "strategic", "relationship"),
+                                                "--weights"),
+                     parse_spec(["strategic=70,key=45,standard=20"], ("strategic", "key", "standard"), "--thresholds"))
+    ref = score(inputs, other.weights.reset_index(), other.thresholds.reset_index(), constants, as_of, Windows())
+    assert (other.frame["simulated_tier"] == ref["proposed_tier"].reindex(other.frame.index)).all()
+    assert (other.frame["simulated_tier"] != same.frame["simulated_tier"]).sum() > 0
+    assert (generated_book.stat().st_mtime_ns, generated_book.read_bytes()) == before
