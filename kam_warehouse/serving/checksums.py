@@ -33,9 +33,20 @@ VOLATILE: Mapping[str, frozenset[str]] = {
 SKIPPED_TABLES = frozenset({"marts._publish_info"})
 
 
-def checksums(db: Path, *, schemas: tuple[str, ...] = ("marts", "ops")) -> dict[str, str]:
-    """`schema.table` -> md5 of its rows (sorted text of each row, VOLATILE columns left out)."""
+def checksums(db: Path, *, schemas: tuple[str, ...] = ("marts", "ops"),
+              locations: Mapping[str, str] | None = None) -> dict[str, str]:
+    """`schema.table` -> md5 of its rows (sorted text of each row, VOLATILE columns left out).
+
+    `locations` maps a path to a placeholder replaced in every row's text, e.g. {"/srv/wh1": "<warehouse>"}:
+    ops tables name the warehouse folder (the gate's dbt results row names <warehouse>/dbt/target),
+    which differs between two warehouses by construction.
+    """
     out: dict[str, str] = {}
+    text = "r::VARCHAR"
+    params: list[str] = []
+    for path, placeholder in (locations or {}).items():
+        text = f"replace({text}, ?, ?)"
+        params += [path, placeholder]
     with duckdb.connect(str(db), read_only=True) as con:
         tables = con.execute(
             "SELECT schema_name, table_name FROM duckdb_tables() WHERE list_contains(?, schema_name) ORDER BY 1, 2",
@@ -49,8 +60,8 @@ def checksums(db: Path, *, schemas: tuple[str, ...] = ("marts", "ops")) -> dict[
                 "ORDER BY column_index", [schema, table]).fetchall() if c not in VOLATILE.get(name, ())]
             select = ", ".join('"' + c.replace('"', '""') + '"' for c in cols)
             row = con.execute(
-                "SELECT md5(coalesce(string_agg(r::VARCHAR, chr(10) ORDER BY r::VARCHAR), '')) "
-                f'FROM (SELECT ({select}) AS r FROM {schema}."{table}")').fetchone()
+                f"SELECT md5(coalesce(string_agg(t, chr(10) ORDER BY t), '')) "
+                f'FROM (SELECT {text} AS t FROM (SELECT ({select}) AS r FROM {schema}."{table}"))', params).fetchone()
             out[name] = row[0] if row else ""
     return out
 
