@@ -300,10 +300,11 @@ class Outcome:
     errors: list[str] = field(default_factory=list)  # broken books / half-applied days / missing copies
 
 
-def run_case(case: Case, workdir: Path, day: date = DAY) -> Outcome:
-    """Write the case's day folders (for `day`) under `workdir`, load them, check the books, then remove
-    the folders (a warehouse in `workdir` may take many cases, one day each)."""
-    landing, db, rejected = workdir / "landing", workdir / "build.duckdb", workdir / "rejected"
+def run_case(case: Case, workdir: Path, day: date = DAY, db: Path | None = None) -> Outcome:
+    """Write the case's day folders (for `day`) under `workdir`, load them into `db` (default: a file in
+    `workdir`), check the books, then remove the folders (a warehouse may take many cases, one day each)."""
+    landing, rejected = workdir / "landing", workdir / "rejected"
+    db = db or workdir / "build.duckdb"
     for name, data in case.files.items():
         source, file = name.split("/")
         folder = landing / source / day.isoformat()
@@ -326,7 +327,7 @@ def run_case(case: Case, workdir: Path, day: date = DAY) -> Outcome:
 
 
 def check_books(case: Case, db: Path, rejected: Path, outcome: Outcome, day: date) -> None:
-    with duckdb.connect(str(db), read_only=True) as con:
+    with duckdb.connect(str(db), read_only=not str(db).startswith(":memory:")) as con:
         manifest = {r[0]: r[1:] for r in con.execute(
             "SELECT file_path, status, rows_read, rows_loaded, rows_quarantined, entity FROM raw.load_manifest "
             "WHERE extract_day = ?", [day]).fetchall()}
@@ -366,20 +367,21 @@ def check_books(case: Case, db: Path, rejected: Path, outcome: Outcome, day: dat
 
 
 def run_shard(seed: int, cases: range) -> list[tuple[int, list[str], Outcome]]:
-    """Run cases `cases` (case k is made from Random(f"{seed}:{k}"), whatever the shard)."""
+    """Run cases `cases` (case k is made from Random(f"{seed}:{k}"), whatever the shard), into named
+    in-memory warehouses (kept alive by an open connection; no fsync per case: the loader's code path is
+    the same, `tests/ingest/test_fuzz.py` loads into warehouse files)."""
     logging.disable(logging.CRITICAL)  # rejections are expected here; the counts are the output
     results = []
-    workdir = tempfile.TemporaryDirectory(prefix="kam-fuzz-")
-    try:
-        for n, k in enumerate(cases):
-            if n and n % CASES_PER_WAREHOUSE == 0:  # a fresh warehouse now and then keeps each load small
-                workdir.cleanup()
-                workdir = tempfile.TemporaryDirectory(prefix="kam-fuzz-")
-            case = make_case(random.Random(f"{seed}:{k}"))
-            outcome = run_case(case, Path(workdir.name), DAY + timedelta(days=n % CASES_PER_WAREHOUSE))
-            results.append((k, case.mutations, outcome))
-    finally:
-        workdir.cleanup()
+    for first in range(0, len(cases), CASES_PER_WAREHOUSE):  # a fresh warehouse now and then keeps loads small
+        db = Path(f":memory:fuzz{cases[first]}")
+        with tempfile.TemporaryDirectory(prefix="kam-fuzz-") as tmp, duckdb.connect(str(db)):
+            for n, k in enumerate(cases[first:first + CASES_PER_WAREHOUSE]):
+                case = make_case(random.Random(f"{seed}:{k}"))
+                outcome = run_case(case, Path(tmp), DAY + timedelta(days=n), db)
+                results.append((k, case.mutations, outcome))
+        print(f"  ... shard from case {cases[0]}: {len(results)} cases, "
+              f"{sum(bool(o.crashed) for _, _, o in results)} crashes, {sum(o.rows_lost for _, _, o in results)} "
+              f"rows lost, {sum(bool(o.errors) for _, _, o in results)} with book errors", flush=True)
     return results
 
 
