@@ -33,7 +33,6 @@ _QUOTED = re.compile(r'"((?:[^"]+|"")*)"')
 class Parsed:
     table: str  # temp table: _line BIGINT, _raw VARCHAR, the contract columns VARCHAR
     records: int  # data records (header excluded)
-    lines: int  # physical lines spanned by the header and every record (blank lines excluded)
     malformed: list[MalformedRecord]
 
 
@@ -88,11 +87,10 @@ def parse_file(
         + ", ".join(f"{ident(c)} VARCHAR" for c in e.column_names) + ")"
     )
     malformed: list[MalformedRecord] = []
-    batch = _Batch(len(e.column_names))
-    records = lines = 0
+    batch = _Batch()
+    records = 0
     last: Record | None = None
     for number, rec in enumerate(_records(rel, csv_path)):
-        lines += rec.lines
         last = rec
         if number == 0:
             continue  # the header, checked by the caller
@@ -108,14 +106,13 @@ def parse_file(
     batch.flush(con, table)
     if malformed and last is not None and malformed[-1].record == last.line:
         malformed[-1] = replace(malformed[-1], is_last=True)
-    return Parsed(table, records, lines, malformed)
+    return Parsed(table, records, malformed)
 
 
 class _Batch:
     """Records gathered for one INSERT into the staged table (an empty field becomes NULL there)."""
 
-    def __init__(self, width: int) -> None:
-        self.width = width
+    def __init__(self) -> None:
         self.lines: list[int] = []
         self.texts: list[str] = []
         self.rows: list[tuple[str, ...]] = []
@@ -137,7 +134,7 @@ class _Batch:
                 con.execute(f"INSERT INTO {table} SELECT {values} FROM _ingest_batch")
             finally:
                 con.unregister("_ingest_batch")
-        return _Batch(self.width)
+        return _Batch()
 
 
 def _records(rel: str, csv_path: Path) -> Iterator[Record]:
