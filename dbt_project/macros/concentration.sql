@@ -30,14 +30,14 @@ concentration_summary as (
         {{ p }},
         max(active_count) as active_count,
         cast(max(total_value) as {{ type_money() }}) as total_revenue,
-        cast(ceil(0.2 * max(active_count)) as integer) as top_20pct_count,
+        cast(ceil({{ var('concentration_top_share') }} * max(active_count)) as integer) as top_20pct_count,
         -- revenue sums are exact decimals; each ratio is one floating-point division of two of them,
         -- so every engine and every run gives the same bits
-        {{ float_divide('sum(case when rank_desc <= ceil(0.2 * active_count) then value else 0 end)', 'max(total_value)') }}
+        {{ float_divide('sum(case when rank_desc <= ceil(' ~ var('concentration_top_share') ~ ' * active_count) then value else 0 end)', 'max(total_value)') }}
             as top_20pct_share,
-        {{ float_divide('sum(case when rank_desc <= 10 then value else 0 end)', 'max(total_value)') }} as top_10_share,
+        {{ float_divide('sum(case when rank_desc <= ' ~ var('concentration_top_n') ~ ' then value else 0 end)', 'max(total_value)') }} as top_10_share,
         -- smallest k whose top-k revenue reaches 80% (exact decimal comparison)
-        min(case when cumulative_desc >= 0.8 * total_value then rank_desc end) as count_for_80pct,
+        min(case when cumulative_desc >= {{ var('concentration_revenue_share') }} * total_value then rank_desc end) as count_for_80pct,
         -- sum of squared percentage shares = 10000 * sum(value^2) / total^2, the squares summed exactly
         10000 * {{ to_double('sum(value * value)') }}
             / ({{ to_double('max(total_value)') }} * {{ to_double('max(total_value)') }}) as hhi,

@@ -66,9 +66,9 @@ final as (
         t.tenure_months,
         case
             when t.tenure_months is null then null
-            when t.tenure_months < 3 then 'initial'
-            when t.tenure_months < 12 then 'stable'
-            when t.tenure_months < 36 then 'deep'
+            when t.tenure_months < {{ var('lifecycle_stable_months') }} then 'initial'
+            when t.tenure_months < {{ var('lifecycle_deep_months') }} then 'stable'
+            when t.tenure_months < {{ var('lifecycle_partnership_months') }} then 'deep'
             else 'partnership'
         end as lifecycle_stage,
         ct.tier,
