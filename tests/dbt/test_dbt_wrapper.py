@@ -14,8 +14,9 @@ from kam_warehouse import dbt
 from kam_warehouse.errors import StepFailed
 from kam_warehouse.settings import Settings
 
-# the reconciliation test also needs models outside this selection
-EXCLUDE = "assert_monthly_revenue_reconciles_to_staging"
+# only the selected models' own tests: the reconciliation and the relationship tests also read models
+# outside this selection
+SELECT = ["build", "--select", "+int_invoice_line_revenue", "--indirect-selection", "cautious"]
 REVENUE_SQL = ("select invoice_line_id, revenue_month, round(recognised_revenue, 6) "
                "from intermediate.int_invoice_line_revenue order by 1, 2")
 
@@ -44,8 +45,7 @@ def test_incremental_run_equals_full_refresh_and_docs_generate(tmp_path) -> None
     settings = book_settings(tmp_path)
     settings.ensure_dirs()
     write_book(settings.build_db)
-    select = "+int_invoice_line_revenue"
-    dbt.build(settings, select=select, exclude=EXCLUDE)
+    dbt.invoke(settings, SELECT)
     con = duckdb.connect(str(settings.build_db))
     try:
         later = dt.date(2025, 6, 16)
@@ -60,11 +60,11 @@ def test_incremental_run_equals_full_refresh_and_docs_generate(tmp_path) -> None
         con.execute("update raw.billing__invoice_lines set _loaded_at = now() where _extract_day = ?", [later])
     finally:
         con.close()
-    dbt.build(settings, select=select, exclude=EXCLUDE)
+    dbt.invoke(settings, SELECT)
     incremental = _fetch(settings, REVENUE_SQL)
     assert ("A1-202405-1", dt.date(2024, 5, 1), 5000.0) in incremental
     assert ("C1-2-1", dt.date(2025, 5, 1), 2400.0) in incremental  # 300 USD at the late 8.0 rate
-    dbt.build(settings, select=select, exclude=EXCLUDE, full_refresh=True)
+    dbt.invoke(settings, [*SELECT, "--full-refresh"])
     assert _fetch(settings, REVENUE_SQL) == incremental
 
     dbt.invoke(settings, ["docs", "generate", "--static"])
