@@ -19,8 +19,9 @@ import duckdb
 from expectations.checks import ALL_CHECKS, Check
 from expectations.dbt_results import DBT_KEYS, dbt_verdicts
 from expectations.gx_runner import Evaluation, PlannedCheck, evaluate
-from expectations.quality_config import QUALITY_FILE, CheckConfig, load_quality_config
+from expectations.quality_config import QUALITY_FILE, CheckConfig
 from expectations.results import CheckResult, GateResult, ensure_dq_results, write_results
+from kam_warehouse.core.configuration import load_quality
 from kam_warehouse.core.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,8 @@ def run_gate(db_path: Path, *, run_id: str, config_dir: Path, data_docs_dir: Pat
     """Run every enabled check against `db_path` and judge the dbt results in `dbt_target_dir` (the
     `--target-path` of the dbt build); record ops.dq_results and Data Docs. Never raises on a failed
     check (the caller decides from `GateResult.passed`)."""
-    config = load_quality_config(config_dir, {c.key for c in (*ALL_CHECKS, *checks)} | DBT_KEYS)
+    quality = load_quality(config_dir)
+    config = quality.require({c.key for c in (*ALL_CHECKS, *checks)} | DBT_KEYS, source=str(config_dir / QUALITY_FILE))
     enabled = [c for c in checks if config[c.key].severity != "off"]
     planned: list[PlannedCheck] = []
     early: dict[str, Evaluation] = {}
@@ -52,7 +54,7 @@ def run_gate(db_path: Path, *, run_id: str, config_dir: Path, data_docs_dir: Pat
                     early[check.name] = Evaluation(False, "error", (f"query failed: {problem}",))
                 else:
                     planned.append(PlannedCheck(check, sql))
-    evaluated = {**early, **evaluate(db_path, planned, data_docs_dir)}
+    evaluated = {**early, **evaluate(db_path, planned, data_docs_dir, data_docs=quality.data_docs)}
     gate = GateResult([
         CheckResult(name=c.name, suite=c.suite, table=c.table, severity=config[c.key].severity,
                     success=evaluated[c.name].success, observed_value=evaluated[c.name].observed_value,

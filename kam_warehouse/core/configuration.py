@@ -27,6 +27,7 @@ TIERS_FILE = "tiers.yml"
 
 Severity = Literal["block", "warn", "off"]
 SEVERITIES: tuple[str, ...] = ("block", "warn", "off")
+DataDocs = Literal["always", "on_failure"]
 
 StrictPositiveInt = Annotated[int, Field(strict=True, ge=1)]
 PositiveNumber = Annotated[float, Field(gt=0)]
@@ -96,6 +97,8 @@ class CheckSettings(BaseModel):
 
 class QualityConfig(_Section):
     checks: dict[str, CheckSettings]
+    #: rebuild the GX Data Docs on every gate run, or only when a GX check failed (half the GX time)
+    data_docs: DataDocs = "always"
 
     def require(self, keys: set[str] | frozenset[str], *, source: str) -> dict[str, CheckSettings]:
         """The entries of exactly `keys`: an unknown key or a missing one is a ConfigError."""

@@ -76,7 +76,7 @@ def test_the_verdict_records_dbt_tests_and_gx_checks_with_their_home(clean_night
                                  "revenue_reconciles%'").fetchall()
         unit = con.execute("SELECT count(*) FROM ops.dq_results WHERE home = 'dbt' AND observed_value = 'pass' "
                            "AND expectation LIKE 'dbt.movement_classification%'").fetchone()
-    assert homes.get("dbt", 0) >= 150 and homes.get("gx", 0) >= 10, homes
+    assert homes.get("dbt", 0) >= 150 and homes.get("gx", 0) == 5, homes
     assert not failed
     assert reconciled == [("marts.fct_account_revenue_monthly",)]
     assert unit == (1,)

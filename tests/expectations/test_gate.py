@@ -16,28 +16,33 @@ from expectations.gate import run_gate
 from expectations.results import DQ_RESULTS_COLUMNS, GateResult
 from kam_warehouse.core.errors import ConfigError
 
-BAD_DATA: dict[str, tuple[str, str]] = {
-    # check name -> (SQL that breaks it, text expected in the failure line)
-    "raw.quarantine_share": (
+BAD_DATA: dict[str, tuple[str, str, str]] = {
+    # scenario -> (check name, SQL that breaks it, text expected in the failure line)
+    "quarantine_share": (
+        "raw.quarantine_share",
         "UPDATE raw.load_manifest SET rows_quarantined = 8 WHERE entity = 'invoice_lines' "
         "AND extract_day = DATE '2025-03-10'",
         "raw.quarantine_share billing.invoice_lines 8.0% > 2%",
     ),
-    "raw.rejected_files": (
+    "rejected_files": (
+        "raw.rejected_files",
         "INSERT INTO raw.load_manifest VALUES ('billing/2025-03-11/invoices.csv', 'billing', 'invoices', "
         "DATE '2025-03-11', 0, 's', 0, NULL, 0, 0, 0, NULL, 'b', 'rejected', 'missing required column due_date', "
         "TIMESTAMP '2025-03-11 01:00:00')",
         "raw.rejected_files billing/2025-03-11/invoices.csv was rejected: missing required column due_date",
     ),
-    "raw.freshness": (
+    "freshness": (
+        "raw.freshness",
         "DELETE FROM raw.load_manifest WHERE source = 'crm' AND extract_day > DATE '2025-03-05'",
         "raw.freshness crm: latest loaded extract day 2025-03-05",
     ),
-    "reconcile.raw_keys_in_staging[raw.billing__invoices]": (
+    "record_lost_in_staging": (
+        "reconcile.raw_keys_in_staging",
         "DELETE FROM staging.stg_billing__invoices WHERE invoice_id = 'invoices-2'",
         "raw.billing__invoices holds 3 distinct keys (invoice_id) but staging.stg_billing__invoices has 2 rows",
     ),
-    "reconcile.raw_keys_in_staging[raw.billing__fx_rates]": (
+    "record_doubled_in_staging": (
+        "reconcile.raw_keys_in_staging",
         "INSERT INTO staging.stg_billing__fx_rates SELECT * FROM staging.stg_billing__fx_rates LIMIT 1",
         "raw.billing__fx_rates holds 3 distinct keys (rate_date, currency) but staging.stg_billing__fx_rates has 4",
     ),
@@ -60,7 +65,7 @@ def _set(config_dir: Path, key: str, severity: str) -> None:
 def test_good_data_passes_and_records_every_check_with_its_home(good_db: Path, config_dir: Path, tmp_path: Path,
                                                                 dbt_target: Path) -> None:
     """On consistent data with a green dbt build every check passes: one ops.dq_results row per GX check,
-    per dbt test and for dbt.results, each with its home and relation; Data Docs are built."""
+    per dbt test and for dbt.results, each with its home and relation."""
     result = _gate(good_db, config_dir, tmp_path, dbt_target, "r1")
     assert result.outcome == "passed", result.summary()
     assert result.passed and not result.failed_blocking and not result.failed_warning
@@ -74,14 +79,31 @@ def test_good_data_passes_and_records_every_check_with_its_home(good_db: Path, c
     assert by_name["dbt.results"][2] == "dbt"
     assert by_name["dbt.unique_dim_account_account_id"] == (True, "block", "dbt", "marts.dim_account")
     assert by_name["dbt.movement_classification_including_reactivation"][3] == "marts.fct_account_revenue_monthly"
-    assert (tmp_path / "docs" / "index.html").is_file()
 
 
-@pytest.mark.parametrize("check", sorted(BAD_DATA))
-def test_each_gx_check_fails_by_name_on_bad_data(check: str, mutate: Callable[[str], Path], config_dir: Path,
+def test_data_docs_are_built_when_a_gx_check_fails_or_always(mutate: Callable[[str], Path], config_dir: Path,
+                                                             tmp_path: Path, dbt_target: Path) -> None:
+    """With the shipped `data_docs: on_failure` a clean night skips the Data Docs (half of GX's time) and a
+    failing GX check builds them; `always` builds them on every run."""
+    docs = tmp_path / "docs" / "index.html"
+    _gate(mutate("SELECT 1"), config_dir, tmp_path, dbt_target, "clean")
+    assert docs.parent.is_dir() and not docs.exists()
+    _gate(mutate(BAD_DATA["freshness"][1]), config_dir, tmp_path, dbt_target, "failed")
+    assert docs.is_file() and "raw.freshness" in docs.read_text(encoding="utf-8") + "".join(
+        p.read_text(encoding="utf-8") for p in docs.parent.rglob("*.html"))
+    docs.unlink()
+    cfg = yaml.safe_load((config_dir / "quality.yml").read_text())
+    cfg["data_docs"] = "always"
+    (config_dir / "quality.yml").write_text(yaml.safe_dump(cfg))
+    _gate(mutate("UPDATE raw.load_manifest SET source = source"), config_dir, tmp_path, dbt_target, "x")
+    assert docs.is_file()
+
+
+@pytest.mark.parametrize("scenario", sorted(BAD_DATA))
+def test_each_gx_check_fails_by_name_on_bad_data(scenario: str, mutate: Callable[[str], Path], config_dir: Path,
                                                  tmp_path: Path, dbt_target: Path) -> None:
     """Breaking the data a GX check guards fails exactly that check; its failure line names it and the defect."""
-    sql, expected = BAD_DATA[check]
+    check, sql, expected = BAD_DATA[scenario]
     db = mutate(sql)
     result = _gate(db, config_dir, tmp_path, dbt_target, "bad")
     failed = {r.name for r in result.results if not r.success}
@@ -98,7 +120,7 @@ def test_each_gx_check_fails_by_name_on_bad_data(check: str, mutate: Callable[[s
 def test_severity_from_config_decides_warned_or_off(mutate: Callable[[str], Path], config_dir: Path,
                                                      tmp_path: Path, dbt_target: Path) -> None:
     """A failing check set to `warn` warns without blocking; set to `off` it is not run at all."""
-    db = mutate(BAD_DATA["raw.quarantine_share"][0])
+    db = mutate(BAD_DATA["quarantine_share"][1])
     _set(config_dir, "raw.quarantine_share", "warn")
     warned = _gate(db, config_dir, tmp_path, dbt_target, "w")
     assert (warned.outcome, warned.passed) == ("warned", True)
@@ -122,8 +144,7 @@ def test_missing_relation_fails_its_checks(mutate: Callable[[str], Path], config
     """A relation dbt did not build fails the checks that read it, naming the relation."""
     db = mutate("DROP TABLE staging.stg_crm__contacts")
     result = _gate(db, config_dir, tmp_path, dbt_target, "m")
-    assert ("reconcile.raw_keys_in_staging[raw.crm__contacts] relation staging.stg_crm__contacts does not exist"
-            in result.failed_blocking)
+    assert "reconcile.raw_keys_in_staging relation staging.stg_crm__contacts does not exist" in result.failed_blocking
 
 
 def test_rerun_of_a_run_id_replaces_its_rows(good_db: Path, config_dir: Path, tmp_path: Path,
