@@ -17,10 +17,15 @@ def as_of_date(db_path: Path) -> date | None:
     if not db_path.exists():
         return None
     with duckdb.connect(str(db_path), read_only=True) as con:
-        exists = con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema='raw' AND table_name='load_manifest'"
-        ).fetchone()
-        if not exists or not exists[0]:
-            return None
-        row = con.execute("SELECT max(extract_day) FROM raw.load_manifest WHERE status = 'loaded'").fetchone()
+        return as_of_in(con)
+
+
+def as_of_in(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The same on an open connection (e.g. inside a command that also reads or writes the tier state)."""
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema='raw' AND table_name='load_manifest'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return None
+    row = con.execute("SELECT max(extract_day) FROM raw.load_manifest WHERE status = 'loaded'").fetchone()
     return row[0] if row else None

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 
+from kam_warehouse.asof import as_of_in
 from kam_warehouse.errors import KamError, StepFailed, WarehouseBusy
 
 SCORES_SCHEMA = "marts"
@@ -50,10 +51,7 @@ def require_scores(con: duckdb.DuckDBPyConnection, step: str) -> None:
 
 def data_as_of(con: duckdb.DuckDBPyConnection) -> date | None:
     """The data's as-of date: the latest extract day loaded (the night the tier step reclassifies)."""
-    if not has_relation(con, "raw", "load_manifest"):
-        return None
-    row = con.execute("SELECT max(extract_day) FROM raw.load_manifest WHERE status = 'loaded'").fetchone()
-    return row[0] if row else None
+    return as_of_in(con)
 
 
 def group_of(con: duckdb.DuckDBPyConnection, account_id: str) -> str:
