@@ -25,6 +25,7 @@ CHART_DATA = "Chart data"
 #: tables whose last column is prose printed over the empty cells beside it (not sizing the column)
 OVERFLOWING = frozenset({"definitions"})
 CHART_COLUMN_WIDTH = 10
+SERIES_COLOURS = {"account": "2F6DB5", "group": "D9822B", "equality": "999999"}
 
 
 def _write(ws: Any, row: int, col: int, cell: Cell) -> Any:
@@ -145,9 +146,10 @@ def _chart_data(wb: Any, data: ReportData) -> dict[str, tuple[int, int]]:
         ws.cell(row=r, column=8, value=v)
     blocks["equality"] = (2, 3)
     top = data.top("account")
-    for c, head in enumerate(("account", "revenue", "cumulative share of total revenue"), start=10):
+    for c, head in enumerate(("account id", "account", "revenue", "cumulative share of total revenue"), start=9):
         _write(ws, 1, c, tables.txt(head))
     for r, t in enumerate(top.itertuples(index=False), start=2):
+        _write(ws, r, 9, tables.txt(t.entity_id))
         _write(ws, r, 10, tables.txt(t.entity_name))
         ws.cell(row=r, column=11, value=float(t.revenue))
         ws.cell(row=r, column=12, value=float(t.cumulative_share))
@@ -164,7 +166,8 @@ def _charts_sheet(wb: Any, data: ReportData, currency: str, blocks: dict[str, tu
     src = wb[CHART_DATA]
 
     lorenz = ScatterChart()
-    lorenz.title = f"Lorenz curve, {data.month:%Y-%m} (month)"
+    lorenz.title = "Lorenz curve (month)"
+    lorenz.legend.position = "b"
     lorenz.style = 13
     lorenz.x_axis.title = "cumulative share of active accounts / groups (ascending revenue)"
     lorenz.y_axis.title = "cumulative share of revenue"
@@ -180,21 +183,22 @@ def _charts_sheet(wb: Any, data: ReportData, currency: str, blocks: dict[str, tu
         series = Series(ys, xs, title_from_data=True)
         series.marker.symbol = "none"
         series.smooth = False
+        series.graphicalProperties.line.solidFill = SERIES_COLOURS[key]
         if key == "equality":
             series.graphicalProperties.line.dashStyle = "dash"
-            series.graphicalProperties.line.solidFill = "999999"
         lorenz.series.append(series)
-    lorenz.width, lorenz.height = 12.5, 11
+    lorenz.width, lorenz.height = 12.5, 12
     ws.add_chart(lorenz, f"A{start}")
 
     first, last = blocks["pareto"]
     bars = BarChart()
     bars.type = "col"
-    bars.title = f"Top accounts, {data.month:%Y-%m}: revenue and cumulative share"
+    bars.title = f"Pareto: top {last - first + 1} accounts (month)"
+    bars.legend.position = "b"
     bars.y_axis.title = f"revenue ({currency})"
     bars.y_axis.number_format = "#,##0"
     bars.add_data(Reference(src, min_col=11, min_row=first - 1, max_row=last), titles_from_data=True)
-    bars.set_categories(Reference(src, min_col=10, min_row=first, max_row=last))
+    bars.set_categories(Reference(src, min_col=9, min_row=first, max_row=last))
     line = LineChart()
     line.add_data(Reference(src, min_col=12, min_row=first - 1, max_row=last), titles_from_data=True)
     line.y_axis.axId = 200
@@ -204,8 +208,10 @@ def _charts_sheet(wb: Any, data: ReportData, currency: str, blocks: dict[str, tu
     line.y_axis.crosses = "max"
     for axis in (bars.x_axis, bars.y_axis, line.y_axis):
         axis.delete = False
+    bars.series[0].graphicalProperties.solidFill = SERIES_COLOURS["account"]
+    line.series[0].graphicalProperties.line.solidFill = SERIES_COLOURS["group"]
     bars += line
-    bars.width, bars.height = 16.5, 11
+    bars.width, bars.height = 16.5, 12
     ws.add_chart(bars, f"H{start}")
     for c in range(1, 17):
         ws.column_dimensions[get_column_letter(c)].width = CHART_COLUMN_WIDTH
