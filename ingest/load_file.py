@@ -31,7 +31,7 @@ from ingest.references import drop_missing_keys
 from ingest.report import FileResult
 from ingest.resilient import parse_file
 from ingest.scan import Checked, Scan, checked_scan, scan_csv
-from ingest.stage import MalformedRecord, drop_rejects, ident, stage_csv
+from ingest.stage import LINE_TOO_LONG, MalformedRecord, drop_rejects, ident, stage_csv
 from ingest.timing import phase
 from ingest.validate import checked_sql, duplicates_sql, has_duplicates_sql
 
@@ -89,7 +89,7 @@ def read_file(con: duckdb.DuckDBPyConnection, batch: Batch, e: Entity, path: Pat
     read = ReadFile(rel, path, e, csv_path, info, layout.data_records, extra)
     if scan is not None:
         reject_invalid_utf8(rel, real, e, scan.malformed)
-        if layout.regular and scan.records == layout.data_records:
+        if layout.regular and scan.records == layout.data_records and not _over_line_limit(scan):
             if not scan.maybe_duplicates:
                 read.scan = scan
                 return read
@@ -112,6 +112,11 @@ def read_file(con: duckdb.DuckDBPyConnection, batch: Batch, e: Entity, path: Pat
     read.checked = Checked(f"({checked_sql(e, staged, '_line')})", parsed.records, parsed.malformed,
                            duplicates, dups, raw_column=True)
     return read
+
+
+def _over_line_limit(scan: Scan) -> bool:
+    """A record DuckDB's reader refused only for its length (the resilient path reads it whole)."""
+    return any(LINE_TOO_LONG in m.error_type for m in scan.malformed)
 
 
 def _layout(info: FileInfo, csv_path: Path) -> FileInfo:

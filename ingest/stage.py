@@ -16,12 +16,14 @@ import duckdb
 
 #: error_type DuckDB's reader gives a record with bytes that are not UTF-8
 INVALID_ENCODING = "INVALID ENCODING"
+#: error_type of a record longer than the reader's max_line_size
+LINE_TOO_LONG = "LINE SIZE OVER MAXIMUM"
 #: what each DuckDB reject error_type means, in words that carry none of the record's content
 READER_ERRORS = {
     "MISSING COLUMNS": "too few fields",
     "TOO MANY COLUMNS": "too many fields",
     "UNQUOTED VALUE": "a quoted field is not closed or is followed by other characters",
-    "LINE SIZE OVER MAXIMUM": "the record is longer than the reader's line limit",
+    LINE_TOO_LONG: "the record is longer than the reader's line limit",
     INVALID_ENCODING: "bytes that are not UTF-8",
 }
 
