@@ -19,7 +19,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export DO_NOT_TRACK := 1
 
-.PHONY: help setup demo test lint manifest sysdeps clean clean-state docs airflow screenshot
+.PHONY: help setup demo test lint manifest sysdeps clean clean-state docs test-spark airflow screenshot
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -62,6 +62,12 @@ test: setup manifest sysdeps lint  ## ruff + the whole test suite
 
 screenshot: setup  ## regenerate docs/img/concentration_report.png from the demo book (after `make demo`)
 	$(BIN)/python -m kam_warehouse.serving.report.screenshot --warehouse $(WAREHOUSE) --out docs/img/concentration_report.png
+
+SPARK_VENV  := .venv-spark
+
+test-spark: $(UV) manifest  ## the dbt project on Spark (session mode, Java 17): build + compare every mart with DuckDB
+	UV_PROJECT_ENVIRONMENT=$(CURDIR)/$(SPARK_VENV) $(UV) sync --frozen --extra spark --python $(PYTHON)
+	$(SPARK_VENV)/bin/pytest -q -p no:cacheprovider tests/dbt/test_spark_build.py
 
 docs: setup  ## build the dbt docs as one offline HTML file and print its path
 	$(BIN)/kam docs --warehouse $(WAREHOUSE)

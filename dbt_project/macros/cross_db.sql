@@ -70,7 +70,7 @@
     {%- set d -%}cast(2 * ({{ whole }}) as decimal(38, 0)){%- endset -%}
     {%- set q0 -%}floor({{ n }} / {{ d }}){%- endset -%}
     cast(
-        sign({{ money }})
+        case when {{ money }} < 0 then -1 else 1 end  -- Spark's sign() is a double
         * ({{ q0 }} + case when {{ n }} - {{ q0 }} * {{ d }} >= {{ d }} then 1
                            when {{ n }} - {{ q0 }} * {{ d }} < 0 then -1 else 0 end)
         * cast(0.000001 as {{ type_money() }})
@@ -121,7 +121,18 @@
     {{ return('merge') }}
 {%- endmacro %}
 
-{#- Spark table format (var spark_file_format, default delta); ignored by the other adapters. -#}
+{#- Spark table format (var spark_file_format, default parquet: Delta/Iceberg/Hudi need jars from Maven,
+    which an offline session cannot fetch); none on the other adapters. -#}
 {% macro spark_table_format() -%}
-    {{ return(var('spark_file_format', 'delta') if target.type == 'spark' else none) }}
+    {{ return(var('spark_file_format', 'parquet') if target.type == 'spark' else none) }}
+{%- endmacro %}
+
+{#- Materialisation of a model that replaces rows by key: incremental where the engine can (DuckDB,
+    PostgreSQL, Spark with Delta/Iceberg/Hudi), else a table rebuilt in full each run (plain Parquet
+    on Spark has no row-level merge; the result is the same rows). -#}
+{% macro replace_by_key_materialization() -%}
+    {%- if target.type == 'spark' and spark_table_format() not in ('delta', 'iceberg', 'hudi') -%}
+        {{ return('table') }}
+    {%- endif -%}
+    {{ return('incremental') }}
 {%- endmacro %}

@@ -69,6 +69,12 @@
                             || sha256(decode('{{ pads.ipad }}', 'hex') || convert_to(lower(trim({{ column }})), 'UTF8'))), 'hex') end
 {%- endmacro %}
 
+{% macro spark__hash_pii(column, pads) -%}
+    case when {{ column }} is null then null
+         else sha2(concat(unhex('{{ pads.opad }}'),
+                          unhex(sha2(concat(unhex('{{ pads.ipad }}'), encode(lower(trim({{ column }})), 'UTF-8')), 256))), 256) end
+{%- endmacro %}
+
 {#- Days from a to b (b - a) as an integer. -#}
 {% macro days_between(a, b) -%}
     cast({{ dbt.datediff(a, b, 'day') }} as integer)

@@ -1,6 +1,6 @@
 {{
     config(
-        materialized='incremental',
+        materialized=replace_by_key_materialization(),
         unique_key='invoice_line_id',
         incremental_strategy=replace_by_key_strategy(),
         file_format=spark_table_format(),
@@ -15,7 +15,8 @@
 -- Grain: invoice_line_id × revenue_month.
 -- Incremental: reprocesses lines whose line or invoice was loaded after the last run, and lines dated
 -- on or after a newly loaded FX rate of their currency (the only lines a late rate can change);
--- replacing by invoice_line_id (delete+insert; merge on Spark) replaces all months of a reprocessed line.
+-- replacing by invoice_line_id (delete+insert; merge on Spark with Delta/Iceberg/Hudi, a full table on
+-- plain Parquet) replaces all months of a reprocessed line.
 -- depends_on: {{ ref('stg_billing__fx_rates') }}
 with lines as (
     select * from {{ ref('int_invoice_lines_converted') }}
