@@ -1,8 +1,8 @@
 -- Composite tier score per GROUP (account_id = group head) as of the as-of date: dimension scores,
 -- effective weights, thresholds, proposed tier, nine-box cell, quadrant and play. The formulas are
 -- written out in docs/quality-and-tiers.md ("The score"); every constant comes from the seeds
--- tier_weights, tier_thresholds and tier_score_constants. Public and contracted: the tier step,
--- `kam tiers` and the quality gate read it. Grain: account_id.
+-- tier_weights, tier_thresholds and tier_score_constants (as one row: int_tier_score_constants).
+-- Public and contracted: the tier step, `kam tiers` and the quality gate read it. Grain: account_id.
 with inputs as (
     select * from {{ ref('int_group_tier_inputs') }}
 ),
@@ -16,21 +16,7 @@ thresholds as (
 ),
 
 constants as (
-    select
-        max(case when constant = 'strategic_type_points' then value end) as strategic_type_points,
-        max(case when constant = 'reference_customer_points' then value end) as reference_customer_points,
-        max(case when constant = 'executive_visit_points' then value end) as executive_visit_points,
-        max(case when constant = 'recent_activity_points' then value end) as recent_activity_points,
-        max(case when constant = 'activity_points_cap' then value end) as activity_points_cap,
-        max(case when constant = 'payment_base_points' then value end) as payment_base_points,
-        max(case when constant = 'payment_points_per_day_past_due' then value end)
-            as payment_points_per_day_past_due,
-        max(case when constant = 'box_high_cutoff' then value end) as box_high_cutoff,
-        max(case when constant = 'box_mid_cutoff' then value end) as box_mid_cutoff,
-        max(case when constant = 'quadrant_core_cutoff' then value end) as quadrant_core_cutoff,
-        max(case when constant = 'quadrant_fast_growth' then value end) as quadrant_fast_growth,
-        max(case when constant = 'quadrant_falling_growth' then value end) as quadrant_falling_growth
-    from {{ ref('tier_score_constants') }}
+    select * from {{ ref('int_tier_score_constants') }}
 ),
 
 scored_groups as (
