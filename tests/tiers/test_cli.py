@@ -177,3 +177,29 @@ def test_simulate_while_a_writer_holds_the_warehouse_is_one_paragraph(warehouse:
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_override_while_a_run_holds_the_write_lock_is_one_paragraph(warehouse: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """`kam tiers override` during a run (the write lock held by another process) waits briefly, then says
+    who holds the warehouse, exit 1, and records nothing."""
+    from kam_warehouse.tiers import cli as tiers_cli
+
+    monkeypatch.setattr(tiers_cli, "OVERRIDE_WAIT_SECONDS", 0.5)
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from kam_warehouse.locking import warehouse_lock\n"
+        f"with warehouse_lock(Path({str(warehouse / '.build.lock')!r}), owner='kam run (test)'):\n"
+        "    print('held', flush=True)\n"
+        "    time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        busy = kam(warehouse, "override", "A2", "--tier", "strategic", "--reason", "board", "--set-by", "ann",
+                   "--expires-on", "2020-03-01")
+        assert busy.exit_code == 1 and "busy" in busy.output and "kam run (test)" in busy.output
+    finally:
+        holder.kill()
+        holder.wait()
+    with duckdb.connect(str(warehouse / "build.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM tiers.tier_overrides").fetchone() == (0,)

@@ -193,3 +193,12 @@ def test_set_based_step_matches_the_per_group_reference_over_random_nights(db: P
         reasons = " | ".join(r[0] for r in con.execute("SELECT reason FROM ops.tier_changes").fetchall())
     for rule in ("first classification", "manual override", "override ended", "crossed", "consecutive nights"):
         assert rule in reasons, f"the random nights never exercised '{rule}'"
+
+
+def test_the_step_takes_proposed_tier_from_the_mart_not_from_the_thresholds(db: Path, config_dir: Path) -> None:
+    """The threshold -> tier mapping lives in dbt only: a mart row whose proposed_tier disagrees with its
+    thresholds (as a changed dbt mapping would) is classified as the mart proposes."""
+    with duckdb.connect(str(db)) as con:
+        con.execute("INSERT INTO marts.mart_account_tier_scores VALUES ('G1', 10.0, 'strategic', 70, 50, 30)")
+    assert reclassify(db, run_id="r", as_of=NIGHT0, config_dir=config_dir).changes == 1
+    assert current(db) == {"G1": ("strategic", False)}
