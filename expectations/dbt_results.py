@@ -164,7 +164,7 @@ def dbt_verdicts(target_dir: Path | None, latest_load: datetime | None,
             continue
         out.append(CheckResult(
             name=f"dbt.{t.name}", suite="dbt", table=t.relation, severity=severity, success=t.status == "pass",
-            observed_value=t.status if t.failures is None else f"{t.status} ({t.failures})",
+            observed_value=f"{t.status} ({t.failures})" if t.failures else t.status,
             violations=() if t.status == "pass" else (_violation(t),), home=HOME))
     if skipped:  # one verdict for them: a failed test upstream already names the cause
         out.append(CheckResult(

@@ -247,7 +247,34 @@ def build(
         args.append("--full-refresh")
     if vars:
         args += ["--vars", json.dumps(vars, default=str)]
-    return invoke(settings, args)
+    started = time.time()
+    try:
+        return invoke(settings, args)
+    finally:
+        _keep_build_results(settings, started)
+
+
+def last_build_dir(settings: Settings) -> Path:
+    """The last `dbt build`'s run_results.json and manifest.json, which the quality gate judges. Kept apart
+    from target/, which any later dbt command (`kam docs`, `kam dbt ...`) overwrites."""
+    return dbt_state_dir(settings) / "last_build"
+
+
+def _keep_build_results(settings: Settings, started: float) -> None:
+    """Copy the build's artifacts to last_build_dir (each file replaced atomically); when dbt wrote none
+    (it crashed first), remove the old ones so the gate does not judge an earlier build."""
+    target, kept = dbt_state_dir(settings) / "target", last_build_dir(settings)
+    kept.mkdir(parents=True, exist_ok=True)
+    results = target / "run_results.json"
+    fresh = results.is_file() and results.stat().st_mtime >= started - 1
+    for name in ("manifest.json", "run_results.json"):
+        dest = kept / name
+        if not fresh or not (target / name).is_file():
+            dest.unlink(missing_ok=True)
+            continue
+        partial = dest.with_name(dest.name + ".partial")
+        partial.write_bytes((target / name).read_bytes())
+        os.replace(partial, dest)
 
 
 #: the manifest the nightly DAG reads at parse time (built by `make manifest`, never at parse time)

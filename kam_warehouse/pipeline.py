@@ -136,13 +136,13 @@ def step_quality_gate(ctx: RunContext) -> StepOutcome:
     """Judge the dbt build's tests and run the GX checks; on a failed `block` check record the hold-back and
     raise GateBlocked."""
     from expectations.gate import run_gate
-    from kam_warehouse.dbt import dbt_state_dir
+    from kam_warehouse.dbt import last_build_dir
 
     s = ctx.settings
     with ctx.step("quality_gate") as rec:
         ctx.progress("quality gate ...")
         result = run_gate(s.build_db, run_id=ctx.run_id, config_dir=s.config_dir, data_docs_dir=s.data_docs_dir,
-                          dbt_target_dir=dbt_state_dir(s) / "target")
+                          dbt_target_dir=last_build_dir(s))
         rec.rows_in = len(result.results)
         rec.gate_outcome = result.outcome
         rec.message = result.summary()
