@@ -33,11 +33,16 @@ class StepFailed(KamError):
 class GateBlocked(KamError):
     """A blocking data-quality check failed: tiers and publish were held back."""
 
-    def __init__(self, failed_checks: list[str]) -> None:
+    def __init__(self, failed_checks: list[str], *, awaiting_fx: list[str] | None = None) -> None:
         names = "; ".join(failed_checks)
+        held = ""
+        if awaiting_fx:
+            held = (" Revenue held for a missing FX rate (deliver the rate; the lines are reprocessed): "
+                    + "; ".join(awaiting_fx) + ".")
         super().__init__(
-            f"quality gate blocked the run: {len(failed_checks)} blocking check(s) failed: {names}. "
+            f"quality gate blocked the run: {len(failed_checks)} blocking check(s) failed: {names}.{held} "
             "Yesterday's tiers stay in force and the published serving warehouse is unchanged. "
             "See ops.dq_results and the Data Docs under the warehouse folder."
         )
         self.failed_checks = failed_checks
+        self.awaiting_fx = awaiting_fx or []

@@ -147,8 +147,10 @@ def step_quality_gate(ctx: RunContext) -> StepOutcome:
         rec.gate_outcome = result.outcome
         rec.message = result.summary()
         if not result.passed:
+            from kam_warehouse.fx_hold import describe_awaiting_fx
+
             _record_held_back(ctx, result.failed_blocking)
-            raise GateBlocked(result.failed_blocking)
+            raise GateBlocked(result.failed_blocking, awaiting_fx=describe_awaiting_fx(s.build_db))
     return StepOutcome("quality_gate", rec, {"gate": result})
 
 

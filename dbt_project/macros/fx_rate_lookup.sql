@@ -1,6 +1,7 @@
 {#- FX rate for each row of `events`: the latest `rates` row of its currency on or before `date_column`
     (rate_to_reporting = reporting-currency units per unit). The reporting currency itself gets 1 and
-    needs no rate row. A missing rate yields fx_rate null (flagged by tests, never guessed).
+    needs no rate row. A missing rate yields fx_rate null, never a guess: the document is awaiting_fx
+    (ops.revenue_awaiting_fx, blocking test assert_no_revenue_awaiting_fx).
     Returns a select of (<key_column>, fx_rate, fx_rate_date). -#}
 {% macro fx_rate_lookup(events, key_column, date_column, rates, currency_column='currency') -%}
 select
