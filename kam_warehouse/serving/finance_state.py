@@ -30,7 +30,7 @@ FINANCE_DDL: tuple[str, ...] = (
     "create schema if not exists finance",
     """create table if not exists finance.concentration_closed (
             closed_month date not null, figure_set varchar not null, level varchar not null,
-            time_window varchar not null, segment varchar not null, metric varchar not null, value double,
+            time_window varchar not null, segment varchar not null, metric varchar not null, value double precision,
             close_version integer not null, is_current boolean not null, as_of_date date not null,
             closed_at timestamp not null, closed_by_run_id varchar not null, close_reason varchar)""",
     "alter table finance.concentration_closed add column if not exists figure_month date",
@@ -38,9 +38,9 @@ FINANCE_DDL: tuple[str, ...] = (
     """create table if not exists finance.concentration_closed_entities (
             closed_month date not null, close_version integer not null, is_current boolean not null,
             level varchar not null, time_window varchar not null, entity_id varchar not null,
-            entity_name varchar, segment varchar, customer_type varchar, tier varchar, revenue double,
-            rank_desc integer not null, share double, cumulative_share double, point integer not null,
-            cumulative_entity_share double, cumulative_revenue_share double)""",
+            entity_name varchar, segment varchar, customer_type varchar, tier varchar, revenue double precision,
+            rank_desc integer not null, share double precision, cumulative_share double precision, point integer not null,
+            cumulative_entity_share double precision, cumulative_revenue_share double precision)""",
     """create table if not exists finance.close_log (
             closed_month date not null, close_version integer, action varchar not null,
             run_id varchar not null, logged_at timestamp not null, figures integer, reason varchar)""",

@@ -51,6 +51,28 @@ def make_project(root: Path) -> Path:
     return project
 
 
+_TEMPLATE: list[tuple[Path, Path]] = []
+TEMPLATE_MONTH = date(2025, 11, 1)
+
+
+def built_copy(target_db: Path, tmp_factory: object) -> Path:
+    """Copy a built warehouse into `target_db` (named build.duckdb: dbt's views name the catalog `build`)
+    and return its dbt project. The finance project is built once per test session, over November's
+    stub inputs; the stubs are views, so a test's own write_inputs needs no new build."""
+    if not _TEMPLATE:
+        root = tmp_factory.mktemp("finance_dbt")  # type: ignore[attr-defined]
+        db = root / "template" / "build.duckdb"
+        db.parent.mkdir()
+        write_inputs(db, month=TEMPLATE_MONTH, as_of=date(2025, 12, 3))
+        project = make_project(root)
+        dbt_build(project, db)
+        _TEMPLATE.append((project, db))
+    project, db = _TEMPLATE[0]
+    target_db.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(db, target_db)
+    return project
+
+
 def figures(revenues: Sequence[float]) -> dict[str, float]:
     """The concentration figures of kam-domain.md "Exact definitions" for one window."""
     active = sorted((r for r in revenues if r > 0), reverse=True)

@@ -4,7 +4,6 @@ published past a blocking quality gate. Real dbt (finance models over stub marts
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
@@ -22,10 +21,8 @@ from kam_warehouse.serving.errors import CloseError
 from kam_warehouse.serving.finance_state import ensure_finance_schema
 from kam_warehouse.settings import REPO_ROOT, Settings
 
-_spec = importlib.util.spec_from_file_location("finance_project", Path(__file__).with_name("finance_project.py"))
-assert _spec and _spec.loader
-fp = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(fp)
+sys.path.insert(0, str(Path(__file__).parent))  # one finance_project module (and dbt build) per session
+import finance_project as fp
 
 NOV = date(2025, 11, 1)
 #: Acme's late invoice makes it the month's top account (it was third)
@@ -37,24 +34,11 @@ def _rows(db: Path, sql: str, params: list[object] | None = None) -> list[tuple]
         return con.execute(sql, params or []).fetchall()
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """One dbt build of the finance project over November's stub marts: (project, built warehouse)."""
-    root = tmp_path_factory.mktemp("finance")
-    db = root / "template" / "build.duckdb"
-    db.parent.mkdir()
-    fp.write_inputs(db, month=NOV, as_of=date(2025, 12, 3))
-    project = fp.make_project(root)
-    fp.dbt_build(project, db)
-    return project, db
-
-
 @pytest.fixture
-def project(built: tuple[Path, Path], settings: Settings) -> Path:
-    """The test's own copy of the built warehouse (same file name: dbt's views name catalog `build`)."""
+def project(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test's own copy of the session's built finance warehouse (November's stub marts)."""
     settings.ensure_dirs()
-    shutil.copyfile(built[1], settings.build_db)
-    return built[0]
+    return fp.built_copy(settings.build_db, tmp_path_factory)
 
 
 def test_close_freezes_figures_entities_and_comparisons_and_late_data_only_restates(

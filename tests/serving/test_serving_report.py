@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import importlib.util
 import re
 import shutil
 import subprocess
+import sys
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -24,10 +24,8 @@ from kam_warehouse.serving.report import concentration_report, tables
 from kam_warehouse.serving.report.data import load
 from kam_warehouse.settings import Settings
 
-_spec = importlib.util.spec_from_file_location("finance_project", Path(__file__).with_name("finance_project.py"))
-assert _spec and _spec.loader
-fp = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(fp)
+sys.path.insert(0, str(Path(__file__).parent))  # one finance_project module (and dbt build) per session
+import finance_project as fp
 
 NOV = date(2025, 11, 1)
 HYPERLINK = '=HYPERLINK("http://x","y")'
@@ -52,8 +50,8 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Book:
     (config / "pipeline.yml").write_text("publish:\n  keep_builds: 3\nclose:\n  day_of_month: 5\n")
     s = Settings(landing_dir=root / "landing", warehouse_dir=root / "warehouse", config_dir=config)
     s.ensure_dirs()
+    fp.built_copy(s.build_db, tmp_path_factory)
     fp.write_inputs(s.build_db, month=NOV, as_of=date(2025, 12, 3), accounts=ACCOUNTS)
-    fp.dbt_build(fp.make_project(root), s.build_db)
     served = {}
     for stage in ("open", "closed", "late"):
         if stage == "closed":
