@@ -22,8 +22,19 @@ import numpy as np
 
 QUOTE, LF, CR, COMMA = 34, 10, 13, 44
 #: bytes allowed before an opening quote / after a closing one (-1: start or end of the file)
-BEFORE_OPEN = np.array([COMMA, LF, CR, QUOTE, -1])
-AFTER_CLOSE = np.array([COMMA, LF, CR, QUOTE, -1])
+BEFORE_OPEN = (COMMA, LF, CR, QUOTE, -1)
+AFTER_CLOSE = (COMMA, LF, CR, QUOTE, -1)
+
+
+_NONE = np.zeros(0, dtype=np.intp)
+
+
+def _one_of(values: np.ndarray, allowed: tuple[int, ...]) -> np.ndarray:
+    """values == any of `allowed`, element-wise (cheaper than np.isin for a handful of values)."""
+    result = values == allowed[0]
+    for a in allowed[1:]:
+        result |= values == a
+    return result
 
 
 class RecordCounter:
@@ -53,10 +64,10 @@ class RecordCounter:
         if not data:
             return
         arr = np.frombuffer(data, dtype=np.uint8)
-        quotes = np.flatnonzero(arr == QUOTE)
+        quotes = np.flatnonzero(arr == QUOTE) if b'"' in data else _NONE
         lfs = np.flatnonzero(arr == LF)
-        crs = np.flatnonzero(arr == CR)
-        self.nuls += int(np.count_nonzero(arr == 0))
+        crs = np.flatnonzero(arr == CR) if b"\r" in data else _NONE
+        self.nuls += data.count(b"\0")
         self._check_quotes(arr, quotes)
         followed = np.zeros(len(crs), dtype=bool)
         inner = crs < len(arr) - 1
@@ -76,14 +87,14 @@ class RecordCounter:
         """Count quotes that open a field anywhere but at its start, or close it before its end."""
         if self._close_at_end:
             self._close_at_end = False
-            self.misplaced_quotes += int(arr[0] not in AFTER_CLOSE)
+            self.misplaced_quotes += int(int(arr[0]) not in AFTER_CLOSE)
         if not len(quotes):
             return
         opening = (self._quotes + np.arange(len(quotes))) % 2 == 0
         before = np.where(quotes > 0, arr[np.maximum(quotes - 1, 0)], self._prev_byte)
         last = len(arr) - 1
         after = np.where(quotes < last, arr[np.minimum(quotes + 1, last)], COMMA)
-        bad = (opening & ~np.isin(before, BEFORE_OPEN)) | (~opening & ~np.isin(after, AFTER_CLOSE))
+        bad = (opening & ~_one_of(before, BEFORE_OPEN)) | (~opening & ~_one_of(after, AFTER_CLOSE))
         self.misplaced_quotes += int(np.count_nonzero(bad))
         self._close_at_end = bool(quotes[-1] == last and not opening[-1])
 
