@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import sys
+import tempfile
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from ingest.contract import entity
 
@@ -152,3 +154,5 @@ def query(db: Path) -> Callable[[str], list[tuple]]:
 
 # the fuzz test shares its mutations, case runner and record oracle with benchmarks/fuzz_ingest.py
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+# hypothesis keeps caches under ./.hypothesis by default: tests must not write into the repo
+set_hypothesis_home_dir(tempfile.mkdtemp(prefix="kam-hypothesis-"))
