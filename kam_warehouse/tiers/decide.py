@@ -41,7 +41,7 @@ def _rank_reached(score: str) -> str:
 
 def decisions_sql(scores: str) -> str:
     """One row per scored group of `scores`: new_tier (null: the current row stays), is_override,
-    reason, the candidate to keep (keep_candidate, first_seen, last_seen, nights) and held_by_hysteresis."""
+    reason, held_by_hysteresis and the candidate state (first_seen, last_seen, nights) kept when held."""
     return f"""
 WITH tier_rank(tier, rnk) AS (VALUES {_RANKS}),
 scored AS (

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import duckdb
 
+from kam_warehouse.errors import StepFailed
 from kam_warehouse.tiers.decide import decisions_sql
 from kam_warehouse.tiers.readers import SCORES, require_scores
-from kam_warehouse.tiers.settings import TierSettings, load_tier_settings
+from kam_warehouse.tiers.settings import TIER_ORDER, TierSettings, load_tier_settings
 from kam_warehouse.tiers.state import ensure_tier_state
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ def _reclassify(con: duckdb.DuckDBPyConnection, run_id: str, as_of: date, cfg: T
         result.already_done_by = f"{done[0]} (as of {done[1]})"
         return result
     require_scores(con, "tiers")
+    _check_proposed_tiers(con)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {NIGHT} AS {decisions_sql(SCORES)}", {
         "as_of": as_of, "margin": cfg.margin, "margin_text": f"{cfg.margin:g}",
         "consecutive_nights": cfg.consecutive_nights})
@@ -80,6 +82,18 @@ def _reclassify(con: duckdb.DuckDBPyConnection, run_id: str, as_of: date, cfg: T
                 [as_of, run_id, result.scored, result.changes])
     con.execute(f"DROP TABLE {NIGHT}")
     return result
+
+
+def _check_proposed_tiers(con: duckdb.DuckDBPyConnection) -> None:
+    """Every scored group must propose a known tier (the decision would otherwise skip it silently)."""
+    known = ", ".join(f"'{t}'" for t in TIER_ORDER)
+    bad = con.execute(f"SELECT account_id, proposed_tier FROM {SCORES} WHERE score IS NOT NULL "
+                      f"AND (proposed_tier IS NULL OR proposed_tier NOT IN ({known})) ORDER BY account_id LIMIT 5"
+                      ).fetchall()
+    if bad:
+        shown = ", ".join(f"{a}: {p!r}" for a, p in bad)
+        raise StepFailed("tiers", f"{SCORES} proposes tiers that are not {', '.join(TIER_ORDER)} ({shown}); "
+                                  "fix the mart before reclassifying")
 
 
 def _write(con: duckdb.DuckDBPyConnection, run_id: str, as_of: date) -> None:

@@ -202,3 +202,18 @@ def test_the_step_takes_proposed_tier_from_the_mart_not_from_the_thresholds(db: 
         con.execute("INSERT INTO marts.mart_account_tier_scores VALUES ('G1', 10.0, 'strategic', 70, 50, 30)")
     assert reclassify(db, run_id="r", as_of=NIGHT0, config_dir=config_dir).changes == 1
     assert current(db) == {"G1": ("strategic", False)}
+
+
+def test_an_unknown_proposed_tier_fails_the_step_without_writing(db: Path, config_dir: Path) -> None:
+    """A mart row proposing a tier the step does not know stops the step naming the group; nothing is
+    written and the night is not marked done."""
+    from kam_warehouse.errors import StepFailed
+
+    with duckdb.connect(str(db)) as con:
+        con.execute("INSERT INTO marts.mart_account_tier_scores VALUES ('G1', 50.0, 'gold', 70, 50, 30), "
+                    "('G2', 50.0, 'key', 70, 50, 30)")
+    with pytest.raises(StepFailed, match="G1: 'gold'"):
+        reclassify(db, run_id="r", as_of=NIGHT0, config_dir=config_dir)
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM tiers.account_tier_history").fetchone() == (0,)
+        assert con.execute("SELECT count(*) FROM tiers.tier_runs").fetchone() == (0,)
