@@ -100,6 +100,8 @@ def night_under_scheduler(env: dict[str, str], day: str) -> dict[str, float]:
         wait_for("the night's publish", lambda: published_through(serving) == {"billing": expected, "crm": expected},
                  timeout=3600, every=1.0)
         night = time.perf_counter() - t
+        wait_for("the nightly runs to finish", lambda: all(
+            r["state"] in ("success", "failed") for r in rest.runs("kam_nightly")), timeout=600)
         runs = [r for r in rest.runs("kam_nightly") if r["state"] == "success"]
         durations = {r["dag_run_id"]: (datetime.fromisoformat(r["end_date"]) - datetime.fromisoformat(r["start_date"]))
                      .total_seconds() for r in runs if r["end_date"]}
@@ -144,7 +146,7 @@ def main() -> None:
         print(f"kam run (load+build+gate+tiers+publish)                 {cli:7.1f} s")
         print(f"services up (migrate, 4 services, API healthy)           {air['startup']:7.1f} s (once, not per night)")
         print(f"night under the scheduler: trigger ingests -> published  {air['night']:7.1f} s")
-        print(f"  of which the kam_nightly run (start -> end)            {air['nightly_run']:7.1f} s")
+        print(f"  of which the longest kam_nightly run (start -> end)    {air['nightly_run']:7.1f} s")
         print(f"real scheduler night / kam run                           {ratio:7.2f}x "
               f"({'OK' if ratio <= TARGET else f'over {TARGET}x'})")
     finally:
