@@ -10,6 +10,8 @@ import hashlib
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -159,24 +161,28 @@ def test_simulate_refuses_invalid_specs_in_one_paragraph(warehouse: Path) -> Non
     assert unknown.exit_code == 1 and "'charm=1' is not NAME=VALUE" in unknown.output
 
 
+@contextmanager
+def another_process(script: str) -> Iterator[None]:
+    """Run `script` in another Python process until the block ends; it prints one line once it holds
+    what it holds (the warehouse file open for writing, the write lock)."""
+    holder = subprocess.Popen([sys.executable, "-c", script + "\nprint('ready', flush=True)\ntime.sleep(60)\n"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        yield
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 def test_simulate_while_a_writer_holds_the_warehouse_is_one_paragraph(warehouse: Path) -> None:
     """Another process with the file open for writing: simulate says the warehouse is busy, exit 1."""
-    db = warehouse / "build.duckdb"
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import duckdb, sys, time\n"
-        f"con = duckdb.connect({str(db)!r})\n"
-        "print('open', flush=True)\n"
-        "time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+    with another_process(f"import duckdb, time\ncon = duckdb.connect({str(warehouse / 'build.duckdb')!r})"):
         started = time.monotonic()
         busy = kam(warehouse, "simulate")
         assert busy.exit_code == 1
         assert "is busy" in busy.output and "Nothing was read or changed" in busy.output
         assert time.monotonic() - started < 30
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 def test_override_while_a_run_holds_the_write_lock_is_one_paragraph(warehouse: Path,
@@ -186,20 +192,11 @@ def test_override_while_a_run_holds_the_write_lock_is_one_paragraph(warehouse: P
     from kam_warehouse.tiers import cli as tiers_cli
 
     monkeypatch.setattr(tiers_cli, "OVERRIDE_WAIT_SECONDS", 0.5)
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time\n"
-        "from pathlib import Path\n"
-        "from kam_warehouse.locking import warehouse_lock\n"
-        f"with warehouse_lock(Path({str(warehouse / '.build.lock')!r}), owner='kam run (test)'):\n"
-        "    print('held', flush=True)\n"
-        "    time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    lock = warehouse / ".build.lock"
+    with another_process("import time\nfrom pathlib import Path\nfrom kam_warehouse.locking import warehouse_lock\n"
+                         f"held = warehouse_lock(Path({str(lock)!r}), owner='kam run (test)')\nheld.__enter__()"):
         busy = kam(warehouse, "override", "A2", "--tier", "strategic", "--reason", "board", "--set-by", "ann",
                    "--expires-on", "2020-03-01")
         assert busy.exit_code == 1 and "busy" in busy.output and "kam run (test)" in busy.output
-    finally:
-        holder.kill()
-        holder.wait()
     with duckdb.connect(str(warehouse / "build.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM tiers.tier_overrides").fetchone() == (0,)
