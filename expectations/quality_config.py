@@ -16,6 +16,6 @@ __all__ = ["QUALITY_FILE", "SEVERITIES", "CheckConfig", "Severity", "load_qualit
 
 
 def load_quality_config(config_dir: Path, keys: set[str] | frozenset[str]) -> dict[str, CheckConfig]:
-    """Severity and thresholds for every check key; a key missing from the file, or one the gate does not
-    know, is a ConfigError."""
-    return load_quality(config_dir).require(keys, source=str(config_dir / QUALITY_FILE))
+    """Severity and thresholds of the checks `keys`; one missing from the file is a ConfigError (the gate
+    itself also rejects a check it does not know)."""
+    return load_quality(config_dir).select(keys, source=str(config_dir / QUALITY_FILE))

@@ -101,11 +101,16 @@ class QualityConfig(_Section):
     data_docs: DataDocs = "always"
 
     def require(self, keys: set[str] | frozenset[str], *, source: str) -> dict[str, CheckSettings]:
-        """The entries of exactly `keys`: an unknown key or a missing one is a ConfigError."""
+        """The entries of exactly `keys` (every check the gate knows): an unknown key or a missing one is a
+        ConfigError."""
         unknown = sorted(set(self.checks) - set(keys))
         if unknown:
             raise ConfigError(f"{source}: checks: unknown check(s) {', '.join(unknown)}; known: "
                               f"{', '.join(sorted(keys))}")
+        return self.select(keys, source=source)
+
+    def select(self, keys: set[str] | frozenset[str], *, source: str) -> dict[str, CheckSettings]:
+        """The entries of `keys` (a missing one is a ConfigError); other entries are not looked at."""
         missing = sorted(set(keys) - set(self.checks))
         if missing:
             raise ConfigError(f"{source}: checks: {', '.join(missing)} missing; each needs an entry with a "

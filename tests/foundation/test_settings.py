@@ -39,6 +39,10 @@ def test_repo_config_is_valid_and_names_every_gate_check() -> None:
     assert cfg.pipeline.close.day_of_month == 5 and cfg.pipeline.nightly.deadline_utc == time(6, 0)
     assert cfg.tiers.hysteresis.consecutive_nights >= 1
     assert set(cfg.quality.checks) == {c.key for c in ALL_CHECKS} | DBT_KEYS
+    # a reader of some checks gets exactly those (the gate alone rejects checks it does not know)
+    assert set(cfg.quality.select({"raw.volume"}, source="quality.yml")) == {"raw.volume"}
+    with pytest.raises(ConfigError, match=r"quality.yml: checks: raw.nope missing"):
+        cfg.quality.select({"raw.nope"}, source="quality.yml")
 
 
 @pytest.mark.parametrize(("text", "expected"), [
