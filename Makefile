@@ -65,7 +65,8 @@ screenshot: setup  ## regenerate docs/img/concentration_report.png from the demo
 
 SPARK_VENV  := .venv-spark
 
-test-spark: $(UV) manifest  ## the dbt project on Spark (session mode, Java 17): build + compare every mart with DuckDB
+test-spark: $(UV)  ## the dbt project on Spark (session mode, Java 17): build + compare every mart with DuckDB
+	@command -v java >/dev/null || { echo "test-spark needs Java 17: apt-get install -y openjdk-17-jre-headless" >&2; exit 1; }
 	UV_PROJECT_ENVIRONMENT=$(CURDIR)/$(SPARK_VENV) $(UV) sync --frozen --extra spark --python $(PYTHON)
 	$(SPARK_VENV)/bin/pytest -q -p no:cacheprovider tests/dbt/test_spark_build.py
 
