@@ -232,7 +232,7 @@ def test_kam_close_then_report_is_closed_and_a_late_invoice_only_restates(tmp_pa
     from openpyxl import load_workbook
 
     landing, wh = tmp_path / "landing", tmp_path / "warehouse"
-    gen = _kam("demo-data", "--out", str(landing), "--accounts", "30", "--months", "14", "--seed", "3", "--days", "1")
+    gen = _kam("demo-data", "--out", str(landing), "--accounts", "25", "--months", "13", "--seed", "3", "--days", "1")
     assert gen.returncode == 0, gen.stderr
     run = _kam("run", "--landing", str(landing), "--warehouse", str(wh))
     assert run.returncode == 0, run.stdout + run.stderr
@@ -280,4 +280,6 @@ def test_kam_close_then_report_is_closed_and_a_late_invoice_only_restates(tmp_pa
     assert len(restated) == 1
     assert restated[0][6] == pytest.approx(amount, abs=0.01)
     assert restated[0][8].startswith("late invoice loaded after close (1 lines)")
+    moved = [r for r in values(after["Restatements"]) if r[:2] == ["Account", last_id]]
+    assert len(moved) == 1 and moved[0][4] == 1  # named, now ranked first
     assert top_id != last_id

@@ -166,6 +166,9 @@ def top_entities(data: ReportData, level: str, currency: str) -> Table:
              num(r.cumulative_share, "share", currency)] for r in top.itertuples(index=False)]
     plural = "accounts" if level == "account" else "groups"
     note = f"The {len(rows)} largest {plural} by revenue in {data.month:%Y-%m} (month window)."
+    if not rows and data.closed:
+        note = (f"Not frozen by close v{data.close.version} (closed by an earlier release): re-close with "  # type: ignore[union-attr]
+                "`kam close --force --reason ...` to freeze the top lists and charts.")
     return Table(f"top_{plural}", f"Top {plural}", columns, rows, note=note)
 
 
