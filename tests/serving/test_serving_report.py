@@ -165,6 +165,7 @@ def test_a_closed_report_is_identical_after_late_data_except_restatements(book: 
     assert {k: v for k, v in h_before.items() if k != "restatements"} == {
         k: v for k, v in h_after.items() if k != "restatements"}
     assert "None: every closed figure still holds" in h_before["restatements"]
+    assert before["csv"].read_bytes() == after["csv"].read_bytes()  # the CSV is the closed summary only
 
     header, rows = _table_rows(wb_after["Restatements"], "Level")
     assert header == ["Level", "Window", "Segment", "Figure", "Closed", "Current", "Delta", "Delta %", "Cause"]
