@@ -123,16 +123,22 @@ def test_rejected_day_fixed_and_reloaded_alone_is_published(dagbag, published, t
         state, tis = run_dag(dagbag, "kam_nightly", _at(DAY2, 2))
     assert state == "success", tis
     assert published_through(env.warehouse / "serving.duckdb") == {"billing": DAY2, "crm": DAY2}
-    once = _one_catch_up_run(env.landing, tmp_path / "once")
+    once = _one_catch_up_run(env.landing, tmp_path / "once", through=DAY2)
     assert _marts(env.warehouse / "serving.duckdb") == _marts(once), "day by day must equal one catch-up run"
 
 
-def _one_catch_up_run(landing: Path, warehouse: Path) -> Path:
-    """`kam run`'s steps (no scheduler) over the same landing in one go; returns its serving file."""
+def _one_catch_up_run(landing: Path, warehouse: Path, *, through: date) -> Path:
+    """`kam run`'s steps (no scheduler) in one go over the same landing days up to `through` (a copy
+    without the later day folders); returns its serving file."""
     from kam_warehouse.pipeline import RunContext, run_nightly
     from kam_warehouse.settings import Settings
 
-    settings = Settings.from_env(landing, warehouse)
+    copy = warehouse.parent / f"{warehouse.name}-landing"
+    shutil.copytree(landing, copy)
+    for folder in copy.glob("*/*"):
+        if folder.is_dir() and folder.name > through.isoformat():
+            shutil.rmtree(folder)
+    settings = Settings.from_env(copy, warehouse)
     run_nightly(RunContext.new(settings))
     return settings.serving_db
 
