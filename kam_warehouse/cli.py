@@ -213,7 +213,7 @@ def dbt_passthrough(ctx: typer.Context, warehouse: WarehouseOpt = None) -> None:
     """Run any dbt command against the build warehouse, e.g. `kam dbt parse`, `kam dbt docs generate`."""
     from kam_warehouse import dbt
 
-    console.configure(verbose=True)  # dbt's own output is what was asked for
+    console.stream_dbt_to_stdout()  # dbt's own output is what was asked for
     result = dbt.invoke(Settings.from_env(None, warehouse), list(ctx.args))
     typer.echo(result.summary())
 

@@ -66,6 +66,16 @@ def configure(verbose: bool) -> None:
     root.setLevel(logging.INFO)
 
 
+def stream_dbt_to_stdout() -> None:
+    """For `kam dbt ...`: dbt's own lines (INFO and up) are the command's output, on stdout as dbt prints them."""
+    root = logging.getLogger()
+    out = _KamHandler(sys.stdout)
+    out.setLevel(logging.INFO)
+    out.setFormatter(logging.Formatter("%(message)s"))
+    out.addFilter(lambda record: record.name.startswith(DBT_LOGGER))
+    root.addHandler(out)
+
+
 def progress(message: str) -> None:
     """A step's progress detail (one file loaded, dbt started): in the log file; on stderr with --verbose."""
     progress_log.info(message)
