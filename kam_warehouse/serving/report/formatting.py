@@ -57,20 +57,25 @@ def excel_format(k: Kind, currency: str) -> str:
     }[k]
 
 
+#: Python format specs of a value / of a delta (a share's delta is in percentage points: value x 100)
+TEXT_SPECS: dict[str, str] = {"count": ",.0f", "money": ",.2f", "share": ".2%", "index": ",.2f", "ratio": ".4f"}
+DELTA_SPECS: dict[str, str] = {**TEXT_SPECS, "share": ".2f"}
+
+
+def _render(v: float, k: Kind, currency: str, *, delta: bool) -> str:
+    out = format(v, ("+" if delta and v != 0 else "") + (DELTA_SPECS if delta else TEXT_SPECS)[k])
+    if k == "money":
+        return f"{out} {currency}"
+    return f"{out} pp" if delta and k == "share" else out
+
+
 def text(value: object, k: Kind, currency: str) -> str:
     """A value as finance reads it: 1,234,567.89 CNY, 42.15%, 0.4622, 1,234."""
     if missing(value):
         return "–"
     if k == "text" or not isinstance(value, int | float):
         return str(value)
-    v = float(value)
-    return {
-        "count": f"{v:,.0f}",
-        "money": f"{v:,.2f} {currency}",
-        "share": f"{v:.2%}",
-        "index": f"{v:,.2f}",
-        "ratio": f"{v:.4f}",
-    }[k]
+    return _render(float(value), k, currency, delta=False)
 
 
 # --- differences: delta (closed -> current) and MoM / YoY change -------------------------------------
@@ -92,20 +97,12 @@ def delta_excel_format(k: Kind, currency: str) -> str:
 
 
 def delta_text(value: object, k: Kind, currency: str) -> str:
-    """A delta cell's value (from delta_value) as text: +0.15 pp, -1,234.00 CNY, +12."""
+    """A delta cell's value (from delta_value) as text: +0.15 pp, -1,234.00 CNY, +12 (no sign for 0)."""
     if missing(value):
         return "–"
-    v = float(value)  # type: ignore[arg-type]
-    if v == 0:
-        return text(0.0, k, currency) if k != "share" else "0.00 pp"
-    return {
-        "count": f"{v:+,.0f}",
-        "money": f"{v:+,.2f} {currency}",
-        "share": f"{v:+.2f} pp",
-        "index": f"{v:+,.2f}",
-        "ratio": f"{v:+.4f}",
-        "text": str(value),
-    }[k]
+    if k == "text" or not isinstance(value, int | float):
+        return str(value)
+    return _render(float(value), k, currency, delta=True)
 
 
 PCT_CHANGE_FORMAT = "+0.00%;-0.00%;0.00%"
