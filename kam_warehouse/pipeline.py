@@ -63,12 +63,13 @@ class StepOutcome:
 def check_landing(settings: Settings) -> list[str]:
     """Up-front check of the landing zone, before anything is created or built.
 
-    Raises LandingProblem when the landing path is missing or not a folder, holds no day folder at all,
-    or holds no complete day folder while the build warehouse has nothing loaded yet (a run could only
-    fail later). Returns one notice per folder that will not be read, e.g.
+    Raises LandingProblem when the landing path is missing or not a folder, holds nothing at all, or
+    holds no complete day folder while the build warehouse has nothing loaded yet (a run could only
+    fail later). Returns one notice per entry that will not be read (ingest.landing.survey), e.g.
     "billing/2026-01-07: no _SUCCESS yet, not read".
     """
-    from kam_warehouse.landing_check import survey
+    from ingest.contract import SOURCES
+    from ingest.landing import survey
 
     landing = settings.landing_dir
     if not landing.exists():
@@ -77,16 +78,21 @@ def check_landing(settings: Settings) -> list[str]:
     if not landing.is_dir():
         raise LandingProblem(f"the landing path {landing} is not a folder: check --landing / KAM_LANDING_DIR")
     found = survey(landing)
-    if not found.day_folders:
+    notices = [f"{child.name}/: not a source folder (expected {', '.join(SOURCES)}), not read"
+               for child in sorted(landing.iterdir())
+               if child.is_dir() and child.name not in SOURCES and not child.name.startswith(".")]
+    notices += [*found.notices, *found.refused.values()]
+    if any(found.complete.values()):
+        return notices
+    if not notices:
         raise LandingProblem(
             f"the landing path {landing} holds no extract day folder: expected billing/<YYYY-MM-DD>/ and "
-            "crm/<YYYY-MM-DD>/ folders, each complete with a _SUCCESS file"
-            + ("; " + "; ".join(found.notices) if found.notices else ""))
-    if not found.complete and as_of_date(settings.build_db) is None:
+            "crm/<YYYY-MM-DD>/ folders, each complete with a _SUCCESS file")
+    if as_of_date(settings.build_db) is None:
         raise LandingProblem(
             f"nothing to load: no day folder under {landing} is complete (has its _SUCCESS file) and the "
-            "build warehouse has nothing loaded yet: " + "; ".join(found.notices))
-    return found.notices
+            "build warehouse has nothing loaded yet: " + "; ".join(notices))
+    return notices
 
 
 def step_load(ctx: RunContext, *, sources: Iterable[str] | None = None, through_day: date | None = None) -> StepOutcome:
