@@ -245,6 +245,8 @@ def test_kam_close_then_report_is_closed_and_a_late_invoice_only_restates(tmp_pa
     closed = _kam("close", "--month", label, "--warehouse", str(wh))
     assert closed.returncode == 0, closed.stdout + closed.stderr
     assert "frozen as version 1" in closed.stdout and "Published build" in closed.stdout
+    assert _rows(serving, "SELECT step, status FROM ops.pipeline_runs WHERE starts_with(run_id, 'close__') "
+                 "ORDER BY started_at") == [("quality_gate", "success"), ("close", "success"), ("publish", "success")]
     first = _kam("report", "concentration", "--month", label, "--warehouse", str(wh), "--format", "xlsx",
                  "--out", str(tmp_path / "r1"))
     assert first.returncode == 0, first.stdout + first.stderr
