@@ -16,8 +16,7 @@ from kam_warehouse.settings import Settings
 from kam_warehouse.tiers.explain import explain as explain_account
 from kam_warehouse.tiers.overrides import OverrideRefused, list_overrides, set_override
 from kam_warehouse.tiers.readers import SCORES
-from kam_warehouse.tiers.settings import TIER_ORDER
-from kam_warehouse.tiers.simulate import BOUNDS, DIMENSIONS, parse_spec, report, simulate
+from kam_warehouse.tiers.settings import BOUNDS, DIMENSIONS, TIER_ORDER
 
 app = typer.Typer(help="Explain tiers, manage manual overrides, simulate weights and thresholds.",
                   no_args_is_help=True)
@@ -97,6 +96,8 @@ def simulate_command(
     warehouse: Path | None = WarehouseOpt,
 ) -> None:
     """Which groups (and how much revenue) would change tier with these weights/thresholds; writes nothing."""
+    from kam_warehouse.tiers.simulate import parse_spec, report, simulate  # pandas: only when asked
+
     sim = simulate(_settings(warehouse).build_db, parse_spec(weights, DIMENSIONS, "--weights"),
                    parse_spec(thresholds, BOUNDS, "--thresholds"))
     for line in report(sim):

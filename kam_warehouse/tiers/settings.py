@@ -7,6 +7,11 @@ from pathlib import Path
 
 from kam_warehouse.core.configuration import load_tiers
 
+#: the score dimensions a tier weight applies to
+DIMENSIONS = ("revenue", "potential", "strategic", "relationship")
+#: tier thresholds, highest first: the first bound the score reaches names the tier
+BOUNDS = ("strategic", "key", "standard")
+
 TIERS_FILE = "tiers.yml"
 #: lowest to highest; the thresholds in marts.mart_account_tier_scores are the lower bounds of the upper three
 TIER_ORDER: tuple[str, ...] = ("other", "standard", "key", "strategic")

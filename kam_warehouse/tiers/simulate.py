@@ -20,10 +20,8 @@ import pandas as pd
 
 from kam_warehouse.errors import KamError
 from kam_warehouse.tiers.readers import SCORES, connect_read_only, data_as_of, has_relation, require_scores
-from kam_warehouse.tiers.settings import TIER_ORDER, UNASSIGNED
+from kam_warehouse.tiers.settings import BOUNDS, DIMENSIONS, TIER_ORDER, UNASSIGNED
 
-DIMENSIONS = ("revenue", "potential", "strategic", "relationship")
-BOUNDS = ("strategic", "key", "standard")  # highest first: the first bound the score reaches names the tier
 WEIGHTS_SEED = "seeds.tier_weights"
 THRESHOLDS_SEED = "seeds.tier_thresholds"
 
