@@ -26,7 +26,9 @@ from ingest.records import Record, physical_lines, split_records
 from ingest.stage import MalformedRecord, ident
 
 BATCH = 50_000
-_QUOTED = re.compile(r'"((?:[^"]+|"")*)"')
+#: a quoted field; possessive quantifiers, so an unclosed quote fails in linear time (a plain
+#: `(?:[^"]+|"")*` backtracks exponentially, and could end a field inside an escaped `""`)
+_QUOTED = re.compile(r'"((?:[^"]++|"")*+)"')
 
 
 @dataclass(frozen=True)
