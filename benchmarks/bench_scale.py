@@ -7,7 +7,9 @@ For each book size it generates one extendable book (`--days D+1`, see the gener
 `--days D` book is its prefix byte for byte), then, in one fresh warehouse:
 1. full build: `kam run` over the first D day folders (the full-history folder plus D-1 deltas);
 2. delta night: the last day folder is added to the landing zone, `kam run` again;
-3. no-change night: `kam run` once more with nothing new;
+3. no-change night: `kam run` once more with nothing new (it publishes nothing, kam_warehouse.night_inputs);
+4. forced rebuild: `kam run --rebuild` with nothing new (every step runs: what a no-change night cost
+   before it could skip);
 and times the floor (benchmarks/floor_query.sql: one hand-written DuckDB query over the same raw CSVs)
 on the D-day landing zone in the same run. Prints per night the wall time, each step's duration (from
 the run log, `ops.pipeline_runs`), the peak RSS of the `kam run` process tree, and the ratios the
@@ -67,13 +69,13 @@ def stage_landing(book: Path, landing: Path, days: list[str]) -> None:
                 shutil.copytree(src, landing / source_dir.name / day, copy_function=os.link)
 
 
-def run_night(name: str, landing: Path, warehouse: Path, log: Path) -> Night:
+def run_night(name: str, landing: Path, warehouse: Path, log: Path, *extra: str) -> Night:
     """`kam run` as a child process: wall time, peak RSS and the step durations."""
     env = {**os.environ, "KAM_PII_KEY": os.environ.get("KAM_PII_KEY") or secrets.token_hex(32)}
     start = time.perf_counter()
     with log.open("ab") as out:
-        proc = subprocess.Popen([str(KAM), "run", "--landing", str(landing), "--warehouse", str(warehouse)],
-                                stdout=out, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.Popen([str(KAM), "run", "--landing", str(landing), "--warehouse", str(warehouse),
+                                 *extra], stdout=out, stderr=subprocess.STDOUT, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     # wait4's usage is the child's own, maxed with its reaped descendants' (dbt and GX run in-process)
@@ -123,12 +125,14 @@ def bench(accounts: int, months: int, days: int, seed: int, root: Path) -> None:
     stage_landing(book, landing, [last])
     nights.append(run_night("delta night", landing, warehouse, log))
     nights.append(run_night("no-change night", landing, warehouse, log))
+    nights.append(run_night("forced rebuild", landing, warehouse, log, "--rebuild"))
     step_names = list(dict.fromkeys(s for n in nights for s in n.steps))
     print(f"{'night':<16} {'wall s':>8} {'RSS GiB':>8} {'exit':>4}  " + " ".join(f"{s[:10]:>10}" for s in step_names))
     for n in nights:
         print(f"{n.name:<16} {n.wall_s:8.1f} {n.peak_rss_gib:8.2f} {n.exit_code:>4}  "
               + " ".join(f"{n.steps.get(s, 0.0):10.1f}" for s in step_names))
-    full, delta, nochange = nights
+    full, delta, nochange, rebuild = nights
+    print(f"  no-change/forced rebuild {nochange.wall_s / rebuild.wall_s:8.2f}", flush=True)
     figures = {"full/floor": full.wall_s / floor_s, "delta/full": delta.wall_s / full.wall_s,
                "no-change s": nochange.wall_s, "peak RSS GiB": max(n.peak_rss_gib for n in nights)}
     for key, value in figures.items():

@@ -165,8 +165,14 @@ def demo_data(
 
 @app.command("run")
 @fails_cleanly
-def run(landing: LandingOpt = None, warehouse: WarehouseOpt = None) -> None:
-    """The nightly pipeline without a scheduler: load -> dbt build -> quality gate -> tiers -> publish."""
+def run(
+    landing: LandingOpt = None,
+    warehouse: WarehouseOpt = None,
+    rebuild: Annotated[bool, typer.Option(help="Build and publish even with nothing new to load")] = False,
+) -> None:
+    """The nightly pipeline without a scheduler: load -> dbt build -> quality gate -> tiers -> publish.
+
+    A night with nothing new since the served build publishes nothing and says so (--rebuild forces it)."""
     from kam_warehouse.pipeline import RunContext, check_landing, run_nightly
     from kam_warehouse.summary import read_summary
 
@@ -179,7 +185,7 @@ def run(landing: LandingOpt = None, warehouse: WarehouseOpt = None) -> None:
         for notice in notices:
             typer.echo(f"  ! {notice}")
         run_nightly(ctx, on_step=lambda o: typer.echo(f"  ✓ {o.step}: {o.record.message or 'ok'}"),
-                    landing_checked=True)
+                    landing_checked=True, rebuild=rebuild)
         typer.echo(read_summary(settings.serving_db).render())
 
 

@@ -207,11 +207,14 @@ def run_nightly(
     *,
     on_step: Callable[[StepOutcome], None] | None = None,
     landing_checked: bool = False,
+    rebuild: bool = False,
 ) -> list[StepOutcome]:
     """Every step of the nightly DAG, in order, without a scheduler (what `kam run` does).
 
     The landing zone is checked first (check_landing: a missing, empty or incomplete landing stops the
     run before dbt) unless the caller already did; `on_step` is told about each step as it completes.
+    After the load, a night with nothing new (kam_warehouse.night_inputs) records the later steps
+    `skipped` and ends with one outcome saying why, unless `rebuild` (e.g. after deploying changed models).
     """
     from kam_warehouse.locking import warehouse_lock
     from kam_warehouse.settings import require_pii_key
@@ -226,4 +229,26 @@ def run_nightly(
             outcomes.append(step(ctx))
             if on_step is not None:
                 on_step(outcomes[-1])
+            if step is step_load and not rebuild and (skipped := _skip_if_nothing_new(ctx)) is not None:
+                outcomes.append(skipped)
+                if on_step is not None:
+                    on_step(skipped)
+                break
     return outcomes
+
+
+def _skip_if_nothing_new(ctx: RunContext) -> StepOutcome | None:
+    """When nothing changed since the served build: record the steps after load `skipped` (with the
+    reason) and return the one outcome that says so; None when the night must run."""
+    from kam_warehouse.night_inputs import nothing_new
+
+    reason = nothing_new(ctx.settings)
+    if reason is None:
+        return None
+    ctx.progress(reason)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    record = StepRecord(message=reason)
+    for step in STEPS[1:]:
+        write_row(ctx.settings.build_db, run_id=ctx.run_id, step=step, status="skipped", started_at=now,
+                  ended_at=now, record=record, triggered_by=ctx.triggered_by)
+    return StepOutcome("publish", record, {"skipped": True})
