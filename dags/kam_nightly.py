@@ -24,7 +24,8 @@ command), so the published `ops.*` describe exactly the data the published marts
 2. `dbt_models.<model>` — one task per dbt model and seed, in dbt's lineage: green when the model and its
    tests passed, red with dbt's message when not. **Clear a failed model's task to re-run that model
    alone** (`dbt build --select <model>`), then clear `quality_gate` and what follows.
-3. `quality_gate` — the dbt tests' results and the Great Expectations checks; a failed **block** check fails the run here, naming the
+3. `quality_gate` — the dbt tests' results and the Great Expectations checks (it runs also when a model task is
+   red, so a failed dbt test is judged and recorded); a failed **block** check fails the run here, naming the
    checks; tiers and publish are held back (rows `held_back`) and the serving warehouse is unchanged.
 4. `reclassify_tiers` — nightly tier reclassification (hysteresis, overrides, history).
 5. `publish` — atomically replaces `serving.duckdb`; emits the Asset `kam_serving`.
@@ -65,7 +66,9 @@ def kam_nightly() -> None:
     def dbt_model(name: str, **context) -> str:
         return tasks.dbt_model(name, context)
 
-    @task(task_id="quality_gate", pool=WAREHOUSE_POOL)
+    # none_skipped: a red model task (its dbt tests failed) must still reach the gate, which blocks and
+    # records the verdict in ops.dq_results; a skipped night (nothing to publish) skips the gate too
+    @task(task_id="quality_gate", pool=WAREHOUSE_POOL, trigger_rule="none_skipped")
     def quality_gate(**context) -> str | None:
         return tasks.quality_gate(context)
 

@@ -96,6 +96,9 @@ def test_nightly_is_scheduled_on_either_source_and_has_a_deadline(dagbag) -> Non
     assert dag.get_task("dbt_build").upstream_task_ids == {"claim_warehouse"}
     gate = dag.get_task("quality_gate")
     assert gate.upstream_task_ids and gate.upstream_task_ids <= model_tasks
+    # a failed dbt test turns its model task red: the gate must still run to block and record it, but a
+    # night skipped by claim_warehouse (nothing to publish) must skip it
+    assert gate.trigger_rule == "none_skipped"
     assert dag.get_task("publish").upstream_task_ids == {"reclassify_tiers"}
 
 
