@@ -82,7 +82,8 @@ def command(point: str, landing: Path, wh: Path) -> tuple[list[str], str]:
     if point.startswith("rollback:"):
         return ["publish", "--rollback", "--warehouse", str(wh)], point.removeprefix("rollback:")
     if point.startswith("step:"):
-        return ["run", "--landing", str(landing), "--warehouse", str(wh)], point
+        # --rebuild: the baseline's night again (a night with nothing new would skip dbt/gate/tiers/publish)
+        return ["run", "--rebuild", "--landing", str(landing), "--warehouse", str(wh)], point
     return ["publish", "--warehouse", str(wh)], point
 
 

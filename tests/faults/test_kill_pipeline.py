@@ -151,7 +151,8 @@ def test_kills_across_the_steps_leave_serving_whole_and_reruns_recover(
     reference = checksums(fresh_pair[0] / "serving.duckdb", schemas=("marts",))
 
     for fault in ("step:load:end", "step:dbt_build:start+4", "publish:build_final"):
-        kam_killed("run", "--landing", str(landing), "--warehouse", str(f), fault=fault)
+        # --rebuild: the same night again (a night with nothing new would skip dbt/gate/tiers/publish)
+        kam_killed("run", "--rebuild", "--landing", str(landing), "--warehouse", str(f), fault=fault)
         assert (f / "serving.duckdb").read_bytes() == bytes_first, fault
     finalised = [b.name for b in builds.kept_builds(f / "builds") if b.run_id != served_first]
     assert len(finalised) == 1, "the run killed at publish:build_final left its finalised build"
