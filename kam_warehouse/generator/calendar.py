@@ -78,12 +78,11 @@ class ExtractCalendar:
         k = np.where(day < self.initial_day, 0, k)
         return np.where(day >= self.end_day, -1, k)
 
-    def delta_timestamps(self, rng: np.random.Generator, n: int, first: int = 1,
-                         last: int | None = None) -> np.ndarray:
+    def delta_timestamps(self, rng: np.random.Generator, n: int, first: int = 1) -> np.ndarray:
         """n change timestamps (office hours) of rare events on delta days first, first + 1, ...:
-        most in the first days (see EARLY_EVENT_P), never after `last` (default: the horizon). The
-        draws do not depend on `days`; those after it fall after `end_day` and are not extracted."""
-        k = np.minimum(first + rng.geometric(EARLY_EVENT_P, n) - 1, last or self.horizon)
+        most in the first days (see EARLY_EVENT_P), never after the horizon. The draws do not depend
+        on `days`; those after it fall after `end_day` and are not extracted."""
+        k = np.minimum(first + rng.geometric(EARLY_EVENT_P, n) - 1, self.horizon)
         return office_time(rng, self.initial_day + (k - 1) * DAY)
 
     def day_stamps(self, rng: np.random.Generator, delta_day: np.ndarray) -> np.ndarray:
