@@ -57,8 +57,10 @@ sysdeps:  ## system packages the tests need (headless Chromium, CJK fonts)
 lint: setup
 	$(BIN)/ruff check .
 
-test: setup manifest sysdeps lint  ## ruff + the whole test suite
-	$(BIN)/pytest
+TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
+
+test: setup manifest sysdeps lint  ## ruff + the whole test suite, one pytest worker per core (TEST_WORKERS=1: in order)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 screenshot: setup  ## regenerate docs/img/concentration_report.png from the demo book (after `make demo`)
 	$(BIN)/python -m kam_warehouse.serving.report.screenshot --warehouse $(WAREHOUSE) --out docs/img/concentration_report.png
