@@ -96,7 +96,7 @@ def dbt_state_dir(settings: Settings) -> Path:
 def dbt_environment(settings: Settings) -> dict[str, str]:
     """Environment variables the dbt project and profile read."""
     return {
-        "KAM_BUILD_DB": str(settings.build_db),
+        **settings.build.dbt_environment(),  # the engine's target and connection (KAM_WAREHOUSE_URL)
         "KAM_REPORTING_CURRENCY": settings.reporting_currency,
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",

@@ -8,6 +8,7 @@
 | reporting currency | CNY | KAM_REPORTING_CURRENCY |
 | key of the contact-data HMAC (hex, 16-64 bytes) | none: required | KAM_PII_KEY |
 | run mode: `demo` / `test` may run without KAM_PII_KEY (a throw-away key) | production | KAM_ENV |
+| warehouse engine: embedded DuckDB files, or a PostgreSQL server (kam_warehouse.core.warehouse) | duckdb: | KAM_WAREHOUSE_URL |
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ import os
 import re
 import secrets
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from kam_warehouse.core.errors import ConfigError
+from kam_warehouse.core.warehouse import Location, Warehouse, locate
+from kam_warehouse.core.warehouse.locate import URL_ENV
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -70,6 +74,8 @@ class Settings:
     warehouse_dir: Path
     config_dir: Path
     reporting_currency: str = "CNY"
+    #: KAM_WAREHOUSE_URL: "" or duckdb: (embedded files under warehouse_dir), postgresql://user@host:port/db
+    warehouse_url: str = ""
 
     @classmethod
     def from_env(cls, landing: Path | None = None, warehouse: Path | None = None) -> Settings:
@@ -81,9 +87,29 @@ class Settings:
                 "KAM_WAREHOUSE_DIR", REPO_ROOT / "data" / "warehouse"),
             config_dir=_env_path("KAM_CONFIG_DIR", REPO_ROOT / "config"),
             reporting_currency=os.environ.get("KAM_REPORTING_CURRENCY", "CNY"),
+            warehouse_url=os.environ.get(URL_ENV, ""),
         )
 
-    # --- the build warehouse: one writer at a time (see kam_warehouse.locking)
+    # --- which engine, and where the build and serving databases are (the one switch: KAM_WAREHOUSE_URL)
+    @cached_property
+    def location(self) -> Location:
+        return locate(self.warehouse_url, self.warehouse_dir)
+
+    @property
+    def build(self) -> Warehouse:
+        """The build warehouse: what the night loads, builds, gates and reclassifies (one writer)."""
+        return self.location.build
+
+    @property
+    def serving(self) -> Warehouse:
+        """The serving warehouse: what readers see, replaced only as a whole by publish."""
+        return self.location.serving
+
+    @property
+    def engine(self) -> str:
+        return self.location.engine
+
+    # --- the embedded engine's files (DuckDB); on another engine use `build` / `serving`
     @property
     def build_db(self) -> Path:
         return self.warehouse_dir / "build.duckdb"
