@@ -20,6 +20,7 @@ no-change <= 10 s, peak RSS <= 4 GiB.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import shutil
@@ -35,6 +36,7 @@ import duckdb
 REPO = Path(__file__).resolve().parents[1]
 KAM = REPO / ".venv" / "bin" / "kam"
 FLOOR_SQL = Path(__file__).with_name("floor_query.sql")
+SLOWEST_NODES = 8
 TARGETS = {"full/floor": 3.0, "delta/full": 0.10, "no-change s": 10.0, "peak RSS GiB": 4.0}
 
 
@@ -72,15 +74,29 @@ def stage_landing(book: Path, landing: Path, days: list[str]) -> None:
 def run_night(name: str, landing: Path, warehouse: Path, log: Path, *extra: str) -> Night:
     """`kam run` as a child process: wall time, peak RSS and the step durations."""
     env = {**os.environ, "KAM_PII_KEY": os.environ.get("KAM_PII_KEY") or secrets.token_hex(32)}
-    start = time.perf_counter()
+    start, started_at = time.perf_counter(), time.time()
     with log.open("ab") as out:
         proc = subprocess.Popen([str(KAM), "run", "--landing", str(landing), "--warehouse", str(warehouse),
                                  *extra], stdout=out, stderr=subprocess.STDOUT, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
+    _keep_run_results(warehouse, log.with_name(name.replace(" ", "-") + ".run_results.json"), started_at)
     # wait4's usage is the child's own, maxed with its reaped descendants' (dbt and GX run in-process)
     return Night(name, wall, usage.ru_maxrss / 1024 / 1024, _step_durations(warehouse),
                  os.waitstatus_to_exitcode(status))
+
+
+def _keep_run_results(warehouse: Path, dest: Path, since: float) -> None:
+    """Keep the night's dbt run_results.json (the next night overwrites it) and print its slowest nodes."""
+    results = warehouse / "dbt" / "last_build" / "run_results.json"
+    if not results.is_file() or results.stat().st_mtime < since:
+        return
+    shutil.copyfile(results, dest)
+    nodes = json.loads(results.read_text())["results"]
+    slowest = sorted(nodes, key=lambda r: -float(r.get("execution_time") or 0))[:SLOWEST_NODES]
+    print(f"  {dest.name}: {len(nodes)} nodes, {sum(float(r.get('execution_time') or 0) for r in nodes):.1f} s; "
+          "slowest: " + ", ".join(f"{r['unique_id'].split('.')[-1]} {float(r['execution_time']):.1f}"
+                                 for r in slowest), flush=True)
 
 
 def _step_durations(warehouse: Path) -> dict[str, float]:
