@@ -92,6 +92,45 @@ def test_engine_errors_are_catchable_without_naming_the_engine(warehouse: Wareho
         con.execute("SELECT * FROM no_such_schema.no_such_table")
 
 
+def test_number_text_formats_alike_on_both_engines(warehouse: Warehouse) -> None:
+    """`number_text` renders as printf's %.Nf (ties of the binary value to even, as Python) and %g."""
+    values = [62.25, 8.0, 0.04, -1.25, 1234.56, 100.0, 62.5, None]
+    with connect(warehouse) as con:
+        con.execute("CREATE TABLE n (i INTEGER, x DOUBLE PRECISION)")
+        con.executemany("INSERT INTO n VALUES (?, ?)", list(enumerate(values)))
+        rows = con.execute(f"SELECT {con.number_text('x', 1)}, {con.number_text('x', 0)}, {con.number_text('x')} "
+                           "FROM n ORDER BY i").fetchall()
+    expected = [(None, None, None) if v is None else (f"{v:.1f}", f"{v:.0f}", f"{v:g}") for v in values]
+    assert rows == expected
+
+
+def test_a_writer_elsewhere_is_warehouse_in_use(tmp_path: Path) -> None:
+    """An embedded file another process holds for writing: WarehouseInUse naming the file and holder."""
+    import subprocess
+    import sys
+
+    from kam_warehouse.core.warehouse import WarehouseInUse
+
+    target = locate("", tmp_path).build
+    code = f"import duckdb, sys\ncon = duckdb.connect({str(tmp_path / 'build.duckdb')!r})\nprint('ready', flush=True)\nsys.stdin.read()"
+    holder = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        with pytest.raises(WarehouseInUse) as err:
+            target.connect(read_only=True)
+        assert err.value.path == tmp_path / "build.duckdb" and err.value.holder_pid == holder.pid
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_sqlalchemy_connect_args(tmp_path: Path) -> None:
+    assert locate("", tmp_path).build.sqlalchemy_connect_args(read_only=True) == {"read_only": True}
+    pg = locate("postgresql://kam@db:5432/kam", tmp_path).build
+    assert "default_transaction_read_only=on" in pg.sqlalchemy_connect_args(read_only=True)["options"]
+    assert "read_only" not in pg.sqlalchemy_connect_args(read_only=False)["options"]
+
+
 def test_the_url_is_the_one_switch(tmp_path: Path) -> None:
     embedded = locate("", tmp_path)
     assert embedded.engine == "duckdb" and embedded.build.describe() == str(tmp_path / "build.duckdb")

@@ -21,10 +21,17 @@ engines differ the connection has a method (`relations`, `columns`, `comments`, 
 `epoch_seconds`).
 """
 
-from kam_warehouse.core.warehouse.base import Connection, Cursor, Warehouse, WarehouseError, WarehouseTarget
+from kam_warehouse.core.warehouse.base import (
+    Connection,
+    Cursor,
+    Warehouse,
+    WarehouseError,
+    WarehouseInUse,
+    WarehouseTarget,
+)
 from kam_warehouse.core.warehouse.locate import Location, as_warehouse, connect, locate
 
 __all__ = [
-    "Connection", "Cursor", "Location", "Warehouse", "WarehouseError", "WarehouseTarget", "as_warehouse", "connect",
-    "locate",
+    "Connection", "Cursor", "Location", "Warehouse", "WarehouseError", "WarehouseInUse", "WarehouseTarget",
+    "as_warehouse", "connect", "locate",
 ]

@@ -19,6 +19,18 @@ class WarehouseError(KamError):
     """A warehouse could not be opened or a statement failed; the message names the warehouse."""
 
 
+class WarehouseInUse(WarehouseError):
+    """Another process has the warehouse open for writing and the engine lets no one else open it (an
+    embedded DuckDB file's lock). `path` is the file, `holder_pid` / `holder` the process when known."""
+
+    def __init__(self, message: str, *, path: Path | None = None, holder_pid: int | None = None,
+                 holder: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.holder_pid = holder_pid
+        self.holder = holder
+
+
 class Cursor(Protocol):
     """What `Connection.execute` returns: the rows of the statement (if any)."""
 
@@ -117,6 +129,12 @@ class Connection(ABC):
     def epoch_seconds(self, expression: str) -> str:
         """SQL for the seconds in an INTERVAL (or between two timestamps: `a - b`) as a float."""
 
+    @abstractmethod
+    def number_text(self, expression: str, decimals: int | None = None) -> str:
+        """SQL for a number as text, the same on every engine: with `decimals`, fixed-point rounded as
+        printf's `%.<decimals>f` (`62.25` -> `62.2`, `8` -> `8.0`); without, the shortest form for up
+        to 6 significant digits as `%g` (`60`, `62.5`; longer values may keep more digits)."""
+
     # --- lifetime
     @abstractmethod
     def close(self) -> None: ...
@@ -152,6 +170,10 @@ class Warehouse(ABC):
     @abstractmethod
     def sqlalchemy_url(self) -> str:
         """A SQLAlchemy URL (Great Expectations' SQL datasource), without a password."""
+
+    @abstractmethod
+    def sqlalchemy_connect_args(self, *, read_only: bool = False) -> dict[str, Any]:
+        """`connect_args` for a SQLAlchemy engine on `sqlalchemy_url()` (read-only when asked)."""
 
     def __str__(self) -> str:
         return self.describe()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import duckdb
 
-from kam_warehouse.core.warehouse.base import Connection, Cursor, Warehouse, WarehouseError
+from kam_warehouse.core.warehouse.base import Connection, Cursor, Warehouse, WarehouseError, WarehouseInUse
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -71,6 +72,11 @@ class DuckDBConnection(Connection):
     def epoch_seconds(self, expression: str) -> str:
         return f"epoch({expression})"
 
+    def number_text(self, expression: str, decimals: int | None = None) -> str:
+        if decimals is None:
+            return f"format('{{:g}}', CAST({expression} AS DOUBLE))"
+        return f"printf('%.{int(decimals)}f', CAST({expression} AS DOUBLE))"
+
     def close(self) -> None:
         self.raw.close()
 
@@ -85,6 +91,10 @@ class DuckDBWarehouse(Warehouse):
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if _LOCK_CONFLICT in str(exc):
+                raise _in_use(self.path, exc) from exc
+            raise WarehouseError(f"cannot open the warehouse {self.path}: {exc}") from exc
         except duckdb.Error as exc:
             raise WarehouseError(f"cannot open the warehouse {self.path}: {exc}") from exc
         return DuckDBConnection(self, con)
@@ -100,3 +110,18 @@ class DuckDBWarehouse(Warehouse):
 
     def sqlalchemy_url(self) -> str:
         return f"duckdb:///{self.path}"
+
+    def sqlalchemy_connect_args(self, *, read_only: bool = False) -> dict[str, Any]:
+        return {"read_only": True} if read_only else {}
+
+
+#: DuckDB's message when another process has the file open for writing
+_LOCK_CONFLICT = "Could not set lock"
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<exe>.*?) \(PID (?P<pid>\d+)\)")
+
+
+def _in_use(path: Path, exc: duckdb.Error) -> WarehouseInUse:
+    holder = _LOCK_HOLDER.search(str(exc))
+    return WarehouseInUse(
+        f"the warehouse {path} is in use: {' '.join(str(exc).split())}", path=path,
+        holder_pid=int(holder["pid"]) if holder else None, holder=holder["exe"] if holder else None)

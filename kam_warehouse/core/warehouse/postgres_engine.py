@@ -89,6 +89,13 @@ class PostgresConnection(Connection):
     def epoch_seconds(self, expression: str) -> str:
         return f"extract(epoch FROM {expression})::double precision"
 
+    def number_text(self, expression: str, decimals: int | None = None) -> str:
+        if decimals is None:  # float8 output is the shortest exact form (PostgreSQL >= 12): %g up to 6 digits
+            return f"CAST(CAST({expression} AS double precision) AS text)"
+        # to_char on float8 rounds with the C library's printf, as DuckDB's printf and Python do
+        fraction = "." + "0" * int(decimals) if decimals else ""
+        return f"to_char(CAST({expression} AS double precision), 'FM{'9' * 14}0{fraction}')"
+
     def close(self) -> None:
         self.raw.close()
 
@@ -155,3 +162,7 @@ class PostgresWarehouse(Warehouse):
 
     def sqlalchemy_url(self) -> str:
         return f"postgresql+psycopg2://{self.user}@{self.host}:{self.port}/{self.database}"
+
+    def sqlalchemy_connect_args(self, *, read_only: bool = False) -> dict[str, Any]:
+        options = "-c TimeZone=UTC" + (" -c default_transaction_read_only=on" if read_only else "")
+        return {"options": options, "application_name": "kam_warehouse"}
