@@ -18,6 +18,7 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
@@ -25,6 +26,9 @@ from kam_warehouse.faults import fault_point
 from kam_warehouse.serving.builds import partial_path
 from kam_warehouse.serving.copy import mart_tables
 from kam_warehouse.serving.files import fsync_dir, fsync_tree, remove_quietly, write_text_atomic
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
@@ -37,17 +41,42 @@ def export_marts(db_file: Path, out_dir: Path, *, share: Callable[[Path], None] 
     `share(path)` (kam_warehouse.permissions) is applied to every folder and file before the rename.
     """
     tables = mart_tables(db_file)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = partial_path(out_dir)
-    remove_quietly(tmp)
-    try:
-        tmp.mkdir()
+
+    def write(tmp: Path) -> None:
         with duckdb.connect(str(db_file), read_only=True) as con:
             for table in tables:
                 (tmp / table).mkdir()
                 target = str(tmp / table / f"{table}.parquet").replace("'", "''")
                 con.execute(f'COPY (SELECT * FROM marts."{table}") TO \'{target}\' (FORMAT parquet)')
                 fault_point("parquet:table_written")
+
+    _write_export(out_dir, write, share=share)
+    return tables
+
+
+def export_tables(tables: list[str], read: Callable[[str], pa.Table], out_dir: Path, *,
+                  share: Callable[[Path], None] | None = None) -> list[str]:
+    """The same layout from Arrow tables (`read(table)`): a build a server warehouse holds."""
+    import pyarrow.parquet as pq
+
+    def write(tmp: Path) -> None:
+        for table in tables:
+            (tmp / table).mkdir()
+            pq.write_table(read(table), tmp / table / f"{table}.parquet")
+            fault_point("parquet:table_written")
+
+    _write_export(out_dir, write, share=share)
+    return tables
+
+
+def _write_export(out_dir: Path, write: Callable[[Path], None], *, share: Callable[[Path], None] | None) -> None:
+    """`write(tmp)` fills a hidden temporary folder; it then replaces `out_dir` by one rename."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = partial_path(out_dir)
+    remove_quietly(tmp)
+    try:
+        tmp.mkdir()
+        write(tmp)
         if share is not None:
             share(tmp)
         fsync_tree(tmp)
@@ -57,7 +86,6 @@ def export_marts(db_file: Path, out_dir: Path, *, share: Callable[[Path], None] 
     except BaseException:
         remove_quietly(tmp)
         raise
-    return tables
 
 
 def pointer_path(parquet_dir: Path) -> Path:

@@ -26,12 +26,15 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from kam_warehouse.core.configuration import load_pipeline
+from kam_warehouse.core.warehouse.publishing import KeptBuild, SchemaPublisher, schema_publisher
 from kam_warehouse.faults import fault_point
 from kam_warehouse.permissions import make_private, share, share_folder_only
-from kam_warehouse.serving import builds, history, parquet_export
+from kam_warehouse.serving import builds, history, parquet_export, schema_publish
 from kam_warehouse.serving.copy import audit_build_file, mart_tables, write_build_file
 from kam_warehouse.serving.errors import PublishError
 from kam_warehouse.serving.files import fsync_dir, fsync_file, remove_quietly, replace_with_copy
@@ -50,8 +53,8 @@ ALL_POINTS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class PublishResult:
-    serving_path: Path
-    build_path: Path
+    serving_path: Path | str  # serving.duckdb, or where a server warehouse serves (schemas marts, ops)
+    build_path: Path | str  # the kept build file, or its schemas on a server warehouse
     tables: int
     parquet_dir: Path
     run_id: str
@@ -67,9 +70,11 @@ def publish(settings: Settings, *, run_id: str) -> PublishResult:
     """Publish the build warehouse's marts and ops as the new serving warehouse (see module docstring)."""
     from kam_warehouse.asof import as_of_date
 
+    keep = keep_builds(settings)
+    if (publisher := _schema_publisher(settings)) is not None:
+        return schema_publish.publish(settings, publisher, run_id=run_id, keep=keep)
     if not settings.build_db.exists():
         raise PublishError(f"nothing to publish: the build warehouse {settings.build_db} does not exist; run `kam run`")
-    keep = keep_builds(settings)
     with publish_lock(settings):
         recover_locked(settings)
         make_private(settings.builds_dir)
@@ -105,13 +110,15 @@ def rollback(settings: Settings, *, to: str | None = None) -> PublishResult:
     """Serve again a kept build that was served before: `to` (a build name or run id) or, by default,
     the one published before the currently served build. Newer builds stay kept (a later rollback can
     go forward). A build that was finalised but never served is never a target."""
+    if (publisher := _schema_publisher(settings)) is not None:
+        return schema_publish.rollback(settings, publisher, to=to)
     with publish_lock(settings):
         recover_locked(settings)
         served_names = history.served_names(settings.builds_dir)
         kept = [b for b in builds.kept_builds(settings.builds_dir) if b.name in served_names]
         if not kept:
             raise PublishError(f"nothing to roll back to: no kept build under {settings.builds_dir} was ever served")
-        target = _find(kept, to) if to else _previous(kept, builds.served_build(settings.serving_db))
+        target = find_kept(kept, to) if to else previous_kept(kept, builds.served_build(settings.serving_db))
         export = builds.export_path(settings.builds_dir, target.name)
         _prepare_parquet_root(settings)
         if not export.is_dir():
@@ -124,18 +131,38 @@ def rollback(settings: Settings, *, to: str | None = None) -> PublishResult:
                          run_id=target.run_id)
 
 
-def _find(kept: list[builds.BuildInfo], to: str) -> builds.BuildInfo:
+class _Kept(Protocol):
+    """A kept build on either engine (builds.BuildInfo: a file; KeptBuild: schemas of a server warehouse)."""
+
+    @property
+    def run_id(self) -> str: ...
+    @property
+    def published_at(self) -> datetime: ...
+
+
+_K = TypeVar("_K", bound=_Kept)
+
+
+def _names(b: _Kept) -> tuple[str, ...]:
+    """What `--to` may name a kept build by: its name, run id, file name or schema tag."""
+    if isinstance(b, KeptBuild):
+        return b.build, b.run_id, b.tag
+    assert isinstance(b, builds.BuildInfo)
+    return b.name, b.run_id, b.path.name
+
+
+def find_kept(kept: list[_K], to: str) -> _K:
     for b in kept:
-        if to in (b.name, b.run_id, b.path.name):
+        if to in _names(b):
             return b
-    names = ", ".join(b.name for b in kept)
+    names = ", ".join(_names(b)[0] for b in kept)
     raise PublishError(f"no kept build named {to!r} that was served; served builds kept (oldest first): {names}")
 
 
-def _previous(kept: list[builds.BuildInfo], current: builds.BuildInfo | None) -> builds.BuildInfo:
+def previous_kept(kept: list[_K], current: _K | None) -> _K:
     if current is None:
         return kept[-1]
-    older = [b for b in kept if (b.published_at, b.name) < (current.published_at, current.name)
+    older = [b for b in kept if (b.published_at, _names(b)[0]) < (current.published_at, _names(current)[0])
              and b.run_id != current.run_id]
     if not older:
         raise PublishError(
@@ -143,6 +170,11 @@ def _previous(kept: list[builds.BuildInfo], current: builds.BuildInfo | None) ->
             "pass --to BUILD to choose another kept build"
         )
     return older[-1]
+
+
+def _schema_publisher(settings: Settings) -> SchemaPublisher | None:
+    """A server warehouse publishes by swapping schemas (kam_warehouse.serving.schema_publish)."""
+    return schema_publisher(settings.build, settings.serving)
 
 
 def _prepare_parquet_root(settings: Settings) -> None:

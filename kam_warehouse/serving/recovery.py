@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kam_warehouse.core.warehouse.publishing import SchemaPublisher
 from kam_warehouse.errors import WarehouseLocked
 from kam_warehouse.permissions import share, share_folder_only
 from kam_warehouse.serving import builds, history, parquet_export
@@ -98,7 +99,12 @@ def publish_lock(settings: Settings, *, wait_seconds: float = 60.0) -> Iterator[
 
 
 def recover(settings: Settings) -> RecoveryReport:
-    """Recover if no publish is running right now (otherwise it will recover itself); never waits."""
+    """Recover if no publish is running right now (otherwise it will recover itself); never waits.
+    On a server warehouse: the same under its publish lock (kam_warehouse.serving.schema_publish)."""
+    from kam_warehouse.core.warehouse.publishing import schema_publisher
+
+    if (publisher := schema_publisher(settings.build, settings.serving)) is not None:
+        return _recover_schemas(settings, publisher)
     try:
         with publish_lock(settings, wait_seconds=0):
             report = recover_locked(settings)
@@ -109,13 +115,36 @@ def recover(settings: Settings) -> RecoveryReport:
     return report
 
 
-def recover_locked(settings: Settings) -> RecoveryReport:
-    """The recovery steps of the module docstring; the caller holds publish_lock."""
+def _recover_schemas(settings: Settings, publisher: SchemaPublisher) -> RecoveryReport:
+    from kam_warehouse.serving import schema_publish
+
+    if not settings.serving.exists():
+        return RecoveryReport()
     report = RecoveryReport()
+    try:
+        with schema_publish.locked(settings, publisher, wait_seconds=0):
+            report.removed_temporaries = remove_temporaries(settings)
+            report.removed_builds, report.repointed = schema_publish.recover_locked(settings, publisher)
+    except WarehouseLocked as exc:
+        return RecoveryReport(skipped=str(exc))
+    if report.changed:
+        log.warning("recovered the serving warehouse after a killed run: %s", report.summary())
+    return report
+
+
+def remove_temporaries(settings: Settings) -> list[str]:
+    """Under the publish lock: delete every temporary of a dead writer (module docstring, step 1)."""
+    removed = []
     for folder in (settings.warehouse_dir, settings.builds_dir, settings.parquet_dir):
         for p in _temporaries(folder):
             remove_quietly(p)
-            report.removed_temporaries.append(str(p))
+            removed.append(str(p))
+    return removed
+
+
+def recover_locked(settings: Settings) -> RecoveryReport:
+    """The recovery steps of the module docstring; the caller holds publish_lock."""
+    report = RecoveryReport(removed_temporaries=remove_temporaries(settings))
     served = builds.served_build(settings.serving_db)
     kept = builds.kept_builds(settings.builds_dir)
     if served is not None:
