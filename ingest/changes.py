@@ -20,10 +20,11 @@ log = logging.getLogger(__name__)
 
 
 def detect_changes(
-    con: duckdb.DuckDBPyConnection, landing_dir: Path, source: str, run_id: str
+    con: duckdb.DuckDBPyConnection, landing_dir: Path, source: str, run_id: str, *, recorded: set[str] | None = None
 ) -> list[FileResult]:
     """Loaded files of `source` whose content differs now; each is recorded once in the manifest as
-    status 'changed_after_load' (with the new size/sha256) and returned on every run while it differs."""
+    status 'changed_after_load' (with the new size/sha256) and returned on every run while it differs.
+    The batch id of every manifest row written is added to `recorded`."""
     changed = []
     for f in loaded_files(con, source):
         path = Path(landing_dir) / f.file_path
@@ -54,6 +55,8 @@ def detect_changes(
         if not change_already_recorded(con, f.file_path, info.sha256):
             batch = Batch(Path(landing_dir), source, f.extract_day, run_id, datetime.now(UTC).replace(tzinfo=None))
             record_file(con, batch, result, info)
+            if recorded is not None:
+                recorded.add(batch.batch_id)
         log.warning("%s: %s", f.file_path, message)
         changed.append(result)
     return changed

@@ -14,10 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-
-import duckdb
+from typing import TYPE_CHECKING, Any
 
 from ingest.contract import SOURCES, Entity, entities_of, file_names
+
+if TYPE_CHECKING:
+    from kam_warehouse.core.warehouse import WarehouseTarget
 
 SUCCESS_MARKER = "_SUCCESS"
 OUTSIDE = "outside_landing_root"
@@ -110,31 +112,30 @@ def complete_days(landing_dir: Path, source: str) -> list[date]:
     return survey(landing_dir, (source,)).complete[source]
 
 
-def loaded_days(con: duckdb.DuckDBPyConnection, source: str) -> set[date]:
-    """Days of `source` already applied (raw.load_batches); the raw schema must exist."""
+def loaded_days(con: Any, source: str) -> set[date]:
+    """Days of `source` already applied (raw.load_batches); the raw schema must exist. `con`: a
+    warehouse Connection of any engine or a DuckDB connection."""
     rows = con.execute(
         "SELECT DISTINCT extract_day FROM raw.load_batches WHERE source = ?", [source]
     ).fetchall()
     return {r[0] for r in rows}
 
 
-def pending_days(landing_dir: Path, db_path: Path, source: str) -> list[date]:
-    """Complete (`_SUCCESS`) days of `source` not yet loaded into `db_path`, in date order."""
-    if not Path(db_path).exists():
+def pending_days(landing_dir: Path, target: WarehouseTarget, source: str) -> list[date]:
+    """Complete (`_SUCCESS`) days of `source` not yet loaded into `target` (a Warehouse, or the path of
+    an embedded DuckDB file; on every engine its raw.load_batches is the truth), in date order."""
+    from kam_warehouse.core.warehouse import as_warehouse
+
+    warehouse = as_warehouse(target)
+    if not warehouse.exists():
         return complete_days(landing_dir, source)
-    with duckdb.connect(str(db_path), read_only=True) as con:
-        exists = con.execute(
-            "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_schema = 'raw' AND table_name = 'load_batches'"
-        ).fetchone()
-        if not (exists and exists[0]):
+    with warehouse.connect(read_only=True) as con:
+        if not con.has_relation("raw", "load_batches"):
             return complete_days(landing_dir, source)
         return pending_in(con, landing_dir, source)
 
 
-def pending_in(
-    con: duckdb.DuckDBPyConnection, landing_dir: Path, source: str, complete: list[date] | None = None
-) -> list[date]:
+def pending_in(con: Any, landing_dir: Path, source: str, complete: list[date] | None = None) -> list[date]:
     """`pending_days` on an open connection whose raw schema exists (`complete`: a survey's days)."""
     done = loaded_days(con, source)
     days = complete_days(landing_dir, source) if complete is None else complete

@@ -1,5 +1,11 @@
 """Load complete landing day folders into the build warehouse's `raw` schema, exactly once.
 
+The target is any warehouse (`WarehouseTarget`; a path is the embedded DuckDB file there). Reading and
+checking always run on embedded DuckDB: in the target itself when it is an embedded DuckDB file, else
+in the local working file `working_db`, whose rows are copied to the target per (source, day) in one
+target transaction (`ingest.working`: the target is the truth; a crash between the two commits
+neither loses nor duplicates a day).
+
 Per (source, day): every file is read and checked first (`read_file`, outside any transaction), then
 applied in one transaction (`apply_file`). A day with any problem (an unknown, unreadable or escaping
 file, a failed check, even an unexpected error) is not applied: every rejected file of it is recorded
@@ -15,6 +21,7 @@ import tempfile
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
@@ -36,7 +43,10 @@ from ingest.landing import (
 from ingest.load_file import ReadFile, apply_file, drop_tables, read_file
 from ingest.manifest import Batch, record_batch, record_file, record_file_quarantine
 from ingest.report import DayLoad, FileResult, LoadReport
-from ingest.schema import ensure_raw_schema
+from ingest.working import TargetSyncError, Working, open_working
+
+if TYPE_CHECKING:
+    from kam_warehouse.core.warehouse import WarehouseTarget
 
 log = logging.getLogger(__name__)
 
@@ -47,40 +57,53 @@ SOURCE_ORDER = ("crm", "billing")
 
 
 def load_day(
-    landing_dir: Path, db_path: Path, *, source: str, day: date, run_id: str, rejected_dir: Path
+    landing_dir: Path,
+    target: WarehouseTarget,
+    *,
+    source: str,
+    day: date,
+    run_id: str,
+    rejected_dir: Path,
+    working_db: Path | None = None,
 ) -> DayLoad:
     """Load one complete day folder of one source (a no-op, `applied=False`, if already loaded).
+    `working_db`: the local DuckDB working file, needed when `target` is not an embedded DuckDB file.
 
-    Raises FileRejected (nothing of the day applied) or IngestError (folder not complete).
+    Raises FileRejected (nothing of the day applied), IngestError (folder not complete) or
+    TargetSyncError (the target could not take the day; nothing of it is loaded).
     """
-    with _connect(db_path) as con:
-        return _load_day(con, Path(landing_dir), source, day, run_id, Path(rejected_dir), None)
+    with open_working(target, working_db) as w:
+        return _load_day(w, Path(landing_dir), source, day, run_id, Path(rejected_dir), None)
 
 
 def load_landing(
     landing_dir: Path,
-    db_path: Path,
+    target: WarehouseTarget,
     *,
     run_id: str,
     rejected_dir: Path,
     sources: Iterable[str] = SOURCES,
     through_day: date | None = None,
     progress: Progress | None = None,
+    working_db: Path | None = None,
 ) -> LoadReport:
     """Load every complete, not yet loaded day folder per source in date order (crm before billing on
     the same day). Files changed after they were loaded are reported, never reloaded; landing entries
     that are not read are listed in `LoadReport.notices`. If a day was rejected, its source stops at
     that day, the other sources still load, then FileRejected is raised naming every rejected file
-    (`problems`) and carrying the LoadReport."""
+    (`problems`) and carrying the LoadReport. `target`: a Warehouse or the path of an embedded DuckDB
+    file; `working_db`: the local DuckDB working file, needed when it is not embedded DuckDB. When the
+    target cannot take a day, TargetSyncError stops the load (that day and later ones load next run)."""
     landing_dir, rejected_dir = Path(landing_dir), Path(rejected_dir)
     ordered = sorted(set(sources), key=lambda s: SOURCE_ORDER.index(s) if s in SOURCE_ORDER else len(SOURCE_ORDER))
     report = LoadReport(run_id)
     found = survey(landing_dir, ordered)
     report.notices += found.notices
     rejections: dict[str, FileRejected] = {s: FileRejected(s, p) for s, p in found.refused.items()}
-    with _connect(db_path) as con:
+    with open_working(target, working_db) as w:
+        con = w.con
         for source in ordered:
-            report.changed += _changes(con, landing_dir, source, run_id, report)
+            report.changed += _changes(w, landing_dir, source, run_id, report)
         report.warnings += [f"{f.path}: {f.message}" for f in report.changed]
         pending = {s: [d for d in pending_in(con, landing_dir, s, found.complete[s])
                        if through_day is None or d <= through_day] for s in ordered}
@@ -89,12 +112,14 @@ def load_landing(
                 if source in rejections or day not in pending[source]:
                     continue
                 try:
-                    report.days.append(_load_day(con, landing_dir, source, day, run_id, rejected_dir, progress))
+                    report.days.append(_load_day(w, landing_dir, source, day, run_id, rejected_dir, progress))
                 except FileRejected as exc:
                     rejections[source] = exc
                     if exc.day_load:
                         report.days.append(exc.day_load)
                         report.rejected += [f for f in exc.day_load.files if f.status == "rejected"]
+                except TargetSyncError:
+                    raise  # the warehouse, not a file: stop the whole load
                 except Exception as exc:  # e.g. an unreadable day folder: stop this source, not the others
                     log.exception("loading %s %s failed", source, day)
                     where = f"{source}/{day.isoformat()}"
@@ -106,26 +131,21 @@ def load_landing(
     return report
 
 
-def _changes(
-    con: duckdb.DuckDBPyConnection, landing_dir: Path, source: str, run_id: str, report: LoadReport
-) -> list[FileResult]:
-    """`detect_changes`, with a file that cannot be read any more reported instead of stopping the load."""
+def _changes(w: Working, landing_dir: Path, source: str, run_id: str, report: LoadReport) -> list[FileResult]:
+    """`detect_changes`, with a file that cannot be read any more reported instead of stopping the load;
+    the manifest rows it records are copied to the target."""
+    recorded: set[str] = set()
     try:
-        return detect_changes(con, landing_dir, source, run_id)
+        return detect_changes(w.con, landing_dir, source, run_id, recorded=recorded)
     except OSError as exc:
         report.warnings.append(f"{source}: loaded files could not be re-checked for changes ({exc.strerror})")
         return []
-
-
-def _connect(db_path: Path) -> duckdb.DuckDBPyConnection:
-    Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(db_path))
-    ensure_raw_schema(con)
-    return con
+    finally:
+        w.push(recorded)
 
 
 def _load_day(
-    con: duckdb.DuckDBPyConnection,
+    w: Working,
     landing_dir: Path,
     source: str,
     day: date,
@@ -139,6 +159,7 @@ def _load_day(
                           "wait for the source to finish writing it")
     batch = Batch(landing_dir, source, day, run_id, datetime.now(UTC).replace(tzinfo=None))
     day_load = DayLoad(source, day, batch.batch_id)
+    con = w.con
     if day in loaded_days(con, source):
         day_load.applied = False
         return day_load
@@ -147,8 +168,8 @@ def _load_day(
         reads = [] if any(p.entity == "day_folder" for p in problems) else _read_all(
             con, batch, Path(tmp), problems)
         if problems:
-            _reject_day(con, batch, day_load, reads, problems, rejected_dir, progress)
-        _apply_all(con, batch, day_load, reads, rejected_dir, progress)
+            _reject_day(w, batch, day_load, reads, problems, rejected_dir, progress)
+        _apply_all(w, batch, day_load, reads, rejected_dir, progress)
     return day_load
 
 
@@ -169,14 +190,16 @@ def _read_all(con: duckdb.DuckDBPyConnection, batch: Batch, tmp: Path, problems:
 
 
 def _apply_all(
-    con: duckdb.DuckDBPyConnection,
+    w: Working,
     batch: Batch,
     day_load: DayLoad,
     reads: list[ReadFile],
     rejected_dir: Path,
     progress: Progress | None,
 ) -> None:
-    """Apply the day's read files in one transaction; any failure rolls the whole day back and rejects it."""
+    """Apply the day's read files in one transaction; any failure rolls the whole day back and rejects it.
+    The applied day is then copied to the target (when the working DB is not the target)."""
+    con = w.con
     current: ReadFile | None = None
     con.begin()
     try:
@@ -196,7 +219,8 @@ def _apply_all(
             problem = FileProblem(folder, "day_folder", _load_error(batch.relative(folder), exc), copyable=False)
         else:
             problem = FileProblem(current.path, current.entity.name, _load_error(current.rel, exc), copyable=True)
-        _reject_day(con, batch, day_load, [], [problem], rejected_dir, progress)
+        _reject_day(w, batch, day_load, [], [problem], rejected_dir, progress)
+    w.push([batch.batch_id])
     for result in day_load.files:
         _tell(progress, f"{result.path}: {result.rows_read} rows read, {result.rows_loaded} loaded, "
                         f"{result.rows_quarantined} quarantined")
@@ -207,7 +231,7 @@ def _load_error(rel: str, exc: BaseException) -> str:
 
 
 def _reject_day(
-    con: duckdb.DuckDBPyConnection,
+    w: Working,
     batch: Batch,
     day_load: DayLoad,
     reads: list[ReadFile],
@@ -217,8 +241,9 @@ def _reject_day(
 ) -> None:
     """Record every problem of the day (manifest + quarantine row, copy aside) and raise FileRejected."""
     for r in reads:
-        drop_tables(con, r.entity)
-    results = [_record_rejection(con, batch, p, rejected_dir) for p in problems]
+        drop_tables(w.con, r.entity)
+    results = [_record_rejection(w.con, batch, p, rejected_dir) for p in problems]
+    w.push([batch.batch_id])
     day_load.files, day_load.applied = results, False
     for r in results:
         _tell(progress, f"{r.path}: REJECTED ({r.message}); {batch.source} {batch.day} not applied")

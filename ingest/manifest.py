@@ -77,8 +77,9 @@ def loaded_files(con: duckdb.DuckDBPyConnection, source: str) -> list[LoadedFile
     """Files of `source` applied so far (latest loaded version per path)."""
     rows = con.execute(
         """SELECT file_path, source, entity, extract_day, size_bytes, mtime_ns, sha256
-           FROM raw.load_manifest WHERE source = ? AND status = 'loaded'
-           QUALIFY row_number() OVER (PARTITION BY file_path ORDER BY loaded_at DESC) = 1
+           FROM (SELECT *, row_number() OVER (PARTITION BY file_path ORDER BY loaded_at DESC) AS _latest
+                 FROM raw.load_manifest WHERE source = ? AND status = 'loaded') m
+           WHERE _latest = 1
            ORDER BY extract_day, file_path""",
         [source],
     ).fetchall()
