@@ -39,6 +39,9 @@ EXPOSE 8080
 FROM apache/superset:${SUPERSET_VERSION} AS bi
 ARG DUCKDB_VERSION=2.0.0
 ARG DUCKDB_ENGINE_VERSION=0.17.0
+ARG PSYCOPG2_VERSION=2.9.13
 USER root
-RUN pip install --no-cache-dir "duckdb==${DUCKDB_VERSION}" "duckdb-engine==${DUCKDB_ENGINE_VERSION}"
+# drivers for both warehouse engines: the serving DuckDB file, or the PostgreSQL serving database
+RUN pip install --no-cache-dir "duckdb==${DUCKDB_VERSION}" "duckdb-engine==${DUCKDB_ENGINE_VERSION}" \
+        "psycopg2-binary==${PSYCOPG2_VERSION}"
 USER superset

@@ -53,6 +53,7 @@ class PostgresServer:
     root: Path
     port: int
     bin_dir: Path
+    superuser: str = SUPERUSER
 
     @property
     def host(self) -> str:
@@ -60,16 +61,16 @@ class PostgresServer:
 
     @property
     def user(self) -> str:
-        return SUPERUSER
+        return self.superuser
 
     def url(self, database: str = "postgres", driver: str = "") -> str:
         """SQLAlchemy/libpq URL; driver e.g. 'psycopg2' gives postgresql+psycopg2://..."""
         scheme = f"postgresql+{driver}" if driver else "postgresql"
-        return f"{scheme}://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
+        return f"{scheme}://{self.superuser}@127.0.0.1:{self.port}/{database}"
 
     def psql(self, sql: str, database: str = "postgres") -> str:
         out = subprocess.run(
-            [str(self.bin_dir / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", SUPERUSER,
+            [str(self.bin_dir / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.superuser,
              "-d", database, "-v", "ON_ERROR_STOP=1", "-At", "-c", sql],
             check=True, capture_output=True, text=True,
         )
@@ -82,7 +83,7 @@ class PostgresServer:
         return self.url(name)
 
     @classmethod
-    def start(cls) -> PostgresServer:
+    def start(cls, superuser: str = SUPERUSER) -> PostgresServer:
         bin_dir = server_bin_dir()
         root = Path(tempfile.mkdtemp(prefix="kam-pg-"))
         data, sock = root / "data", root / "sock"
@@ -93,7 +94,7 @@ class PostgresServer:
             shutil.chown(data, "postgres")
             shutil.chown(sock, "postgres")
         subprocess.run(
-            _as_postgres([str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", SUPERUSER,
+            _as_postgres([str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", superuser,
                           "--no-sync", "-E", "UTF8", "--locale=C"]),
             check=True, capture_output=True, text=True,
         )
@@ -105,7 +106,7 @@ class PostgresServer:
                           "-w", "-t", "60", "start"]),
             check=True, capture_output=True, text=True,
         )
-        server = cls(root=root, port=port, bin_dir=bin_dir)
+        server = cls(root=root, port=port, bin_dir=bin_dir, superuser=superuser)
         deadline = time.monotonic() + 30
         while True:
             try:

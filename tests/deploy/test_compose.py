@@ -202,12 +202,76 @@ def test_airflow_init_prepares_volumes_for_the_host_user(tmp_path: Path, service
     assert "AIRFLOW_UID=" in (REPO / ".env.example").read_text() and "id -u" in (REPO / ".env.example").read_text()
 
 
-def test_superset_registers_the_serving_warehouse_read_only(services: dict) -> None:
-    """Superset starts with the serving DuckDB registered, read-only, from a read-only mount."""
-    superset = services["superset"]
-    assert "set-database-uri" in "\n".join(superset["command"])
-    assert superset["environment"]["KAM_SERVING_URI"] == \
-        "duckdb:////data/warehouse/serving.duckdb?access_mode=read_only"
+def test_superset_registers_the_serving_warehouse_read_only(tmp_path: Path) -> None:
+    """Superset starts with the serving warehouse registered read-only: the DuckDB file from a read-only
+    mount by default, or the PostgreSQL serving database as the read-only role when KAM_BI_URI says so."""
+    default = rendered(tmp_path, KAM_BI_URI="")["services"]["superset"]
+    assert "set-database-uri" in "\n".join(default["command"])
+    assert default["environment"]["KAM_SERVING_URI"] == "duckdb:////data/warehouse/serving.duckdb?access_mode=read_only"
+    assert any(v["target"] == "/data/warehouse" and v.get("read_only") for v in default["volumes"])
+    pg = rendered(tmp_path, KAM_BI_URI="postgresql+psycopg2://kam_reader:pw@postgres:5432/kam")["services"]["superset"]
+    assert pg["environment"]["KAM_SERVING_URI"] == "postgresql+psycopg2://kam_reader:pw@postgres:5432/kam"
+    assert "psycopg2-binary==" in (REPO / "Dockerfile").read_text().split("AS bi", 1)[1]
+
+
+def test_warehouse_url_reaches_every_airflow_service(tmp_path: Path) -> None:
+    """KAM_WAREHOUSE_URL in .env is the one switch: every Airflow container gets it (and the warehouse
+    password as PGPASSWORD, never in the URL); empty means the embedded DuckDB; the URL names the
+    databases the postgres service's init script creates."""
+    from kam_warehouse.core.warehouse import locate
+
+    url = "postgresql://kam@postgres:5432/kam"
+    services = rendered(tmp_path, KAM_WAREHOUSE_URL=url, KAM_WAREHOUSE_PASSWORD="pw")["services"]
+    for name in AIRFLOW_SERVICES:
+        env = services[name]["environment"]
+        assert (env["KAM_WAREHOUSE_URL"], env["PGPASSWORD"]) == (url, "pw"), name
+    assert {v["target"] for v in services["postgres"]["volumes"]} >= {"/docker-entrypoint-initdb.d/20-kam-warehouse.sh"}
+    location = locate(url, tmp_path)
+    script = (REPO / "scripts" / "compose" / "warehouse-db-init.sh").read_text()
+    for database in (location.serving, location.build):
+        assert f"CREATE DATABASE {database.database} OWNER kam " in script
+    embedded = rendered(tmp_path, KAM_WAREHOUSE_URL="")["services"]["airflow-scheduler"]["environment"]
+    assert locate(embedded["KAM_WAREHOUSE_URL"], tmp_path).engine == "duckdb"
+
+
+def test_warehouse_db_init_script_on_a_real_postgresql(tmp_path: Path) -> None:
+    """The postgres service's init script, run as the entrypoint runs it, creates the warehouse apart from
+    Airflow's metadata: role kam owns `kam` and `kam_build` (C collation); the BI role kam_reader may
+    connect to the serving database only and create nothing there; neither may connect to Airflow's."""
+    import psycopg2
+
+    from tests.pg_server import PostgresServer
+
+    server = PostgresServer.start(superuser="airflow")  # as in compose: the metadata role is the superuser
+    try:
+        server.psql("create database airflow")
+        env = {"PATH": os.environ["PATH"], "PGHOST": server.host, "PGPORT": str(server.port),
+               "POSTGRES_USER": server.user, "POSTGRES_DB": "airflow",
+               "KAM_WAREHOUSE_PASSWORD": "owner-pw", "KAM_READER_PASSWORD": "reader-pw"}
+        script = REPO / "scripts" / "compose" / "warehouse-db-init.sh"
+        run = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stderr
+        rows = server.psql("select datname, pg_get_userbyid(datdba), datcollate from pg_database "
+                           "where datname like 'kam%' order by 1")
+        assert rows.split() == ["kam|kam|C", "kam_build|kam|C"]
+
+        def dsn(user: str, db: str) -> str:
+            return f"host={server.host} port={server.port} user={user} dbname={db}"
+
+        with psycopg2.connect(dsn("kam", "kam_build")) as con, con.cursor() as cur:
+            cur.execute("create schema raw")  # the owner builds
+        reader = psycopg2.connect(dsn("kam_reader", "kam"))
+        with pytest.raises(psycopg2.errors.InsufficientPrivilege), reader.cursor() as cur:
+            cur.execute("create table public.t (x int)")
+        reader.close()
+        for user, db in (("kam_reader", "kam_build"), ("kam_reader", "airflow"), ("kam", "airflow")):
+            with pytest.raises(psycopg2.OperationalError, match="permission denied"):
+                psycopg2.connect(dsn(user, db))
+        skipped = subprocess.run(["bash", str(script)], env={**env, "KAM_WAREHOUSE_PASSWORD": ""},
+                                 capture_output=True, text=True, timeout=60)
+        assert skipped.returncode == 0 and "not creating" in skipped.stdout
+    finally:
+        server.stop()
 
 
 def test_airflow_db_migrate_on_postgresql_with_the_compose_connection_string(postgres_server, tmp_path) -> None:
