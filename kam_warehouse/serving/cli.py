@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
         to: Annotated[str | None, typer.Option("--to", help="Kept, previously served build (name or run id) for --rollback; "
                                                "default: the one published before the served build")] = None,
     ) -> None:
-        """Publish the build warehouse to serving.duckdb (write-audit-publish), or roll back."""
+        """Publish the build warehouse to the serving warehouse (write-audit-publish), or roll back."""
         from kam_warehouse.locking import warehouse_lock
         from kam_warehouse.serving import publish, rollback
 
@@ -76,6 +76,24 @@ def register(app: typer.Typer) -> None:
             result = close_and_publish(s, parse_month(month), run_id=_run_id("close"), force=force, reason=reason)
         typer.echo(result.message)
 
+    warehouse_app = typer.Typer(help="The serving warehouse's readers (server warehouses).", no_args_is_help=True)
+    app.add_typer(warehouse_app, name="warehouse")
+
+    @warehouse_app.command("grant-reader")
+    @fails_cleanly
+    def grant_reader_cmd(
+        role: Annotated[str, typer.Argument(help="Role to make a read-only reader of marts and ops")],
+        warehouse: WarehouseOpt = None,
+        create: Annotated[bool, typer.Option("--create", help="Create the role (NOLOGIN: grant it to BI logins)")] = False,
+    ) -> None:
+        """Make ROLE a read-only reader of the served schemas (marts, ops), now and at every later publish."""
+        from kam_warehouse.serving.readers import grant_reader
+
+        s = _settings(warehouse)
+        schemas = grant_reader(s, role, create=create)
+        typer.echo(f"{role} reads {s.serving.describe()}: SELECT on {', '.join(schemas) or 'marts, ops (at the next publish)'}; "
+                   "every publish grants it on the new build before the swap")
+
     report_app = typer.Typer(help="Reports from the serving warehouse (read-only).", no_args_is_help=True)
     app.add_typer(report_app, name="report")
 
@@ -92,7 +110,7 @@ def register(app: typer.Typer) -> None:
 
         s = _settings(warehouse)
         formats = {f.strip().lower() for f in fmt.split(",") if f.strip()}
-        written = concentration_report(s.serving_db, parse_month(month), out or s.reports_dir, formats,
+        written = concentration_report(s.serving, parse_month(month), out or s.reports_dir, formats,
                                        currency=s.reporting_currency)
         for kind, path in sorted(written.items()):
             typer.echo(f"{kind}: {path}")

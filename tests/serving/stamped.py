@@ -89,7 +89,7 @@ class PostgresStampedBuilds:
             con.execute("CREATE TABLE ops.pipeline_runs AS SELECT ?::VARCHAR AS run_id, 'publish'::VARCHAR AS step",
                         [run_id])
             if broken_view:  # fails only when queried, i.e. after publish has copied the tables
-                con.execute("CREATE VIEW marts.zz_broken AS SELECT CAST('not a number' AS INTEGER) AS x")
+                con.execute("CREATE VIEW marts.zz_broken AS SELECT n / (n - n) AS x FROM staging.stg_numbers")
 
     def publish(self, run_id: str, *, broken_view: bool = False) -> None:
         self.write(run_id, broken_view=broken_view)

@@ -408,6 +408,9 @@ class PostgresPublisher(SchemaPublisher):
                                          "(docs/bi.md, scripts/postgres-reader-role.sql) or pass --create")
                 con.execute(f"CREATE ROLE {q(role)} NOLOGIN")
             con.execute(f"INSERT INTO {META}.readers VALUES (?, ?) ON CONFLICT (role) DO NOTHING", [role, _now()])
+            for database in (self.serving_wh.database, self.build_wh.database):  # only granted roles connect
+                if con.scalar("SELECT count(*) FROM pg_database WHERE datname = ?", [database]):
+                    con.execute(f"REVOKE CONNECT, TEMPORARY ON DATABASE {q(database)} FROM PUBLIC")
             con.execute(f"GRANT CONNECT ON DATABASE {q(self.serving_wh.database)} TO {q(role)}")
             schemas = sorted(s for s in self._schemas(con)
                              if s in PUBLISHED_SCHEMAS or (s.split("__", 1)[0] in PUBLISHED_SCHEMAS and "__" in s))
