@@ -6,7 +6,9 @@ the checks here hold what no model owns: the loads themselves (raw.load_manifest
 files, quarantine share, volume against earlier days) and the reconciliation of what was loaded with
 what staging kept. Every check is one GX expectation on one batch (a table asset): an
 `UnexpectedRowsExpectation` whose query returns one row per violation with a human-readable `detail`.
-Thresholds come from config/quality.yml and are substituted into the SQL as numbers (`$name`).
+Thresholds come from config/quality.yml and are substituted into the SQL as numbers (`$name`; `$name_pct`
+is 100 x the value as text, e.g. `2` for 0.02, for messages). The SQL is what DuckDB and PostgreSQL
+both accept (no printf, date_diff, ...): the same checks run on either warehouse.
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ class Check:
         """The GX query: thresholds substituted, and `batch_rows` bound to GX's `{batch}` in a leading CTE
         (GX substitutes `{batch}` as a subquery, which must not be followed by an alias)."""
         numeric = {k: _sql_literal(v) for k, v in params.items()}
+        numeric |= {f"{k}_pct": f"{100 * v:g}" for k, v in params.items()
+                    if isinstance(v, int | float) and not isinstance(v, bool)}
         body = Template(self.query).substitute(numeric).strip()
         head = "WITH batch_rows AS (SELECT * FROM {batch})"
         if body[:4].upper() == "WITH":
@@ -81,7 +85,7 @@ SELECT s.source,
          || ' is more than $max_lag_days day(s) behind the latest landed day '
          || CAST(l.latest_landed AS VARCHAR) AS detail
 FROM sources s CROSS JOIN landed l LEFT JOIN loaded d USING (source)
-WHERE d.latest_loaded IS NULL OR date_diff('day', d.latest_loaded, l.latest_landed) > $max_lag_days
+WHERE d.latest_loaded IS NULL OR l.latest_landed - d.latest_loaded > $max_lag_days
 UNION ALL
 SELECT 'all' AS source, 'nothing has been loaded: raw.load_manifest has no extract file yet' AS detail
 WHERE NOT EXISTS (SELECT 1 FROM batch_rows)
@@ -119,7 +123,7 @@ WITH daily AS (SELECT source, entity, extract_day, sum(rows_read) AS n FROM batc
        GROUP BY d.source, d.entity)
 SELECT source, entity,
        source || '.' || entity || ' ' || CAST(today AS VARCHAR) || ' rows vs trailing average '
-         || printf('%.1f', trailing_avg) || ' (allowed x$min_ratio..x$max_ratio)' AS detail
+         || CAST(CAST(trailing_avg AS NUMERIC(18, 1)) AS VARCHAR) || ' (allowed x$min_ratio..x$max_ratio)' AS detail
 FROM cmp
 WHERE history_days >= $min_history_days AND trailing_avg >= $min_rows
   AND (today < $min_ratio * trailing_avg OR today > $max_ratio * trailing_avg)
@@ -130,8 +134,9 @@ QUARANTINE_SHARE = Check(
     key="raw.quarantine_share", suite="raw", table="raw.load_manifest",
     query="""
 SELECT m.file_path,
-       m.source || '.' || m.entity || ' ' || printf('%.1f', 100.0 * m.rows_quarantined / m.rows_read)
-         || '% > ' || printf('%g', 100.0 * $max_share) || '% (' || m.file_path || ', '
+       m.source || '.' || m.entity || ' '
+         || CAST(CAST(100.0 * m.rows_quarantined / m.rows_read AS NUMERIC(18, 1)) AS VARCHAR)
+         || '% > $max_share_pct% (' || m.file_path || ', '
          || CAST(m.rows_quarantined AS VARCHAR) || ' of ' || CAST(m.rows_read AS VARCHAR)
          || ' rows quarantined)' AS detail
 FROM batch_rows m

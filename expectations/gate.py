@@ -14,8 +14,6 @@ import logging
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
-
 from expectations.checks import ALL_CHECKS, Check
 from expectations.dbt_results import DBT_KEYS, dbt_verdicts
 from expectations.gx_runner import Evaluation, PlannedCheck, evaluate
@@ -23,13 +21,14 @@ from expectations.quality_config import QUALITY_FILE, CheckConfig
 from expectations.results import CheckResult, GateResult, ensure_dq_results, write_results
 from kam_warehouse.core.configuration import load_quality
 from kam_warehouse.core.errors import ConfigError
+from kam_warehouse.core.warehouse import Connection, WarehouseTarget, as_warehouse, connect
 
 log = logging.getLogger(__name__)
 
 
-def run_gate(db_path: Path, *, run_id: str, config_dir: Path, data_docs_dir: Path,
+def run_gate(target: WarehouseTarget, *, run_id: str, config_dir: Path, data_docs_dir: Path,
              dbt_target_dir: Path | None = None, checks: tuple[Check, ...] = ALL_CHECKS) -> GateResult:
-    """Run every enabled check against `db_path` and judge the dbt results in `dbt_target_dir` (the
+    """Run every enabled check against the build warehouse `target` and judge the dbt results in `dbt_target_dir` (the
     `--target-path` of the dbt build); record ops.dq_results and Data Docs. Never raises on a failed
     check (the caller decides from `GateResult.passed`)."""
     quality = load_quality(config_dir)
@@ -37,7 +36,8 @@ def run_gate(db_path: Path, *, run_id: str, config_dir: Path, data_docs_dir: Pat
     enabled = [c for c in checks if config[c.key].severity != "off"]
     planned: list[PlannedCheck] = []
     early: dict[str, Evaluation] = {}
-    with duckdb.connect(str(db_path)) as con:
+    warehouse = as_warehouse(target)
+    with connect(warehouse) as con:
         ensure_dq_results(con)
         present = _relations(con)
         latest_load = _latest_load(con, present)
@@ -54,27 +54,27 @@ def run_gate(db_path: Path, *, run_id: str, config_dir: Path, data_docs_dir: Pat
                     early[check.name] = Evaluation(False, "error", (f"query failed: {problem}",))
                 else:
                     planned.append(PlannedCheck(check, sql))
-    evaluated = {**early, **evaluate(db_path, planned, data_docs_dir, data_docs=quality.data_docs)}
+    evaluated = {**early, **evaluate(warehouse, planned, data_docs_dir, data_docs=quality.data_docs)}
     gate = GateResult([
         CheckResult(name=c.name, suite=c.suite, table=c.table, severity=config[c.key].severity,
                     success=evaluated[c.name].success, observed_value=evaluated[c.name].observed_value,
                     violations=evaluated[c.name].violations, home="gx")
         for c in enabled
     ] + dbt_verdicts(dbt_target_dir, latest_load, config))
-    with duckdb.connect(str(db_path)) as con:
+    with connect(warehouse) as con:
         write_results(con, run_id, gate.results)
     log.info(gate.summary())
     return gate
 
 
-def _relations(con: duckdb.DuckDBPyConnection) -> set[str]:
+def _relations(con: Connection) -> set[str]:
     rows = con.execute(
         "SELECT table_schema || '.' || table_name FROM information_schema.tables WHERE table_catalog = current_database()"
     ).fetchall()
     return {r[0] for r in rows}
 
 
-def _latest_load(con: duckdb.DuckDBPyConnection, present: set[str]) -> datetime | None:
+def _latest_load(con: Connection, present: set[str]) -> datetime | None:
     """When the latest file was loaded (UTC): dbt results older than that did not see today's data."""
     if "raw.load_manifest" not in present:
         return None
@@ -82,12 +82,12 @@ def _latest_load(con: duckdb.DuckDBPyConnection, present: set[str]) -> datetime 
     return row[0] if row else None
 
 
-def _binding_error(con: duckdb.DuckDBPyConnection, check: Check, sql: str) -> str | None:
+def _binding_error(con: Connection, check: Check, sql: str) -> str | None:
     """Bind a check's query before GX runs it: GX does not roll back after a failing query, which would
     abort the transaction every later check runs in. Returns the error (e.g. a column renamed)."""
     try:
         con.execute("EXPLAIN " + sql.replace("{batch}", check.table))
-    except duckdb.Error as exc:
+    except con.errors as exc:
         return str(exc).splitlines()[0]
     return None
 

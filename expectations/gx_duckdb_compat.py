@@ -12,6 +12,9 @@ against the engine's dialect name (a str). `_DuckDBDialect` is a str that also h
 
 tests/expectations/test_gx_duckdb_compat.py fails when GX renames or restructures this list, or when
 GX starts listing DuckDB itself (then delete this module).
+
+`apply_for(url)` is what the gate calls with the warehouse's SQLAlchemy URL: it applies the workaround
+only for the DuckDB dialect (PostgreSQL needs none). This is the one place the dialect is looked at.
 """
 
 from __future__ import annotations
@@ -32,6 +35,19 @@ def gx_persists_duckdb_connections() -> bool:
     from great_expectations.execution_engine import sqlalchemy_execution_engine as engine_module
 
     return any(d == DUCKDB_DIALECT for d in engine_module._PERSISTED_CONNECTION_DIALECTS)
+
+
+def dialect_of(sqlalchemy_url: str) -> str:
+    """The dialect of a SQLAlchemy URL: `duckdb:///x` -> duckdb, `postgresql+psycopg2://...` -> postgresql."""
+    return sqlalchemy_url.partition(":")[0].partition("+")[0].lower()
+
+
+def apply_for(sqlalchemy_url: str) -> bool:
+    """Apply the workaround when `sqlalchemy_url` is DuckDB's; True when it applies to that URL."""
+    if dialect_of(sqlalchemy_url) != DUCKDB_DIALECT:
+        return False
+    apply()
+    return True
 
 
 def apply() -> None:

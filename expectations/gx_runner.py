@@ -1,9 +1,10 @@
 """Run the gate's checks as one GX checkpoint over the build warehouse and build the Data Docs.
 
 One ephemeral GX context (nothing written outside `data_docs_dir`, no phone-home), one SQL datasource
-on `duckdb:///<build.duckdb>` opened read-only, one table asset + suite per checked relation. Every
-expectation is evaluated as SQL inside DuckDB. All connections are closed before returning, so the
-caller can open the file for writing in this process.
+on the build warehouse (`Warehouse.sqlalchemy_url()`: the embedded DuckDB file or the PostgreSQL build
+database) opened read-only, one table asset + suite per checked relation. Every expectation is evaluated
+as SQL inside the warehouse. All connections are closed before returning, so the caller can open an
+embedded file for writing in this process.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from expectations.checks import Check
+from kam_warehouse.core.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +38,7 @@ class Evaluation:
     violations: tuple[str, ...]
 
 
-def evaluate(db_path: Path, planned: list[PlannedCheck], data_docs_dir: Path, *,
+def evaluate(warehouse: Warehouse, planned: list[PlannedCheck], data_docs_dir: Path, *,
              data_docs: str = "always") -> dict[str, Evaluation]:
     """Evaluate every planned check with GX; returns results keyed by check name. The Data Docs are
     rebuilt every time, or with data_docs="on_failure" only when a check failed (building them is about
@@ -47,9 +49,9 @@ def evaluate(db_path: Path, planned: list[PlannedCheck], data_docs_dir: Path, *,
 
     from expectations import gx_duckdb_compat
 
-    gx_duckdb_compat.apply()
+    gx_duckdb_compat.apply_for(warehouse.sqlalchemy_url())  # DuckDB only
     context = _ephemeral_context(gx, data_docs_dir)
-    with _read_only_datasource(context, db_path) as datasource:
+    with _read_only_datasource(context, warehouse) as datasource:
         by_table: dict[str, list[PlannedCheck]] = {}
         for p in planned:
             by_table.setdefault(p.check.table, []).append(p)
@@ -89,10 +91,10 @@ def _ephemeral_context(gx: Any, data_docs_dir: Path) -> Any:
 
 
 @contextmanager
-def _read_only_datasource(context: Any, db_path: Path) -> Iterator[Any]:
+def _read_only_datasource(context: Any, warehouse: Warehouse) -> Iterator[Any]:
     datasource = context.data_sources.add_sql(
-        name=DATASOURCE, connection_string=f"duckdb:///{db_path}",
-        kwargs={"connect_args": {"read_only": True}},
+        name=DATASOURCE, connection_string=warehouse.sqlalchemy_url(),
+        kwargs={"connect_args": warehouse.sqlalchemy_connect_args(read_only=True)},
     )
     try:
         yield datasource

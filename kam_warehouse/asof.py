@@ -7,25 +7,21 @@ importing each other.
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
-import duckdb
+from kam_warehouse.core.warehouse import Connection, WarehouseTarget, as_warehouse, connect
 
 
-def as_of_date(db_path: Path) -> date | None:
+def as_of_date(target: WarehouseTarget) -> date | None:
     """The as-of date: the latest complete extract day loaded into the build warehouse."""
-    if not db_path.exists():
+    if not as_warehouse(target).exists():
         return None
-    with duckdb.connect(str(db_path), read_only=True) as con:
+    with connect(target, read_only=True) as con:
         return as_of_in(con)
 
 
-def as_of_in(con: duckdb.DuckDBPyConnection) -> date | None:
+def as_of_in(con: Connection) -> date | None:
     """The same on an open connection (e.g. inside a command that also reads or writes the tier state)."""
-    exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema='raw' AND table_name='load_manifest'"
-    ).fetchone()
-    if not exists or not exists[0]:
+    if not con.has_relation("raw", "load_manifest"):
         return None
     row = con.execute("SELECT max(extract_day) FROM raw.load_manifest WHERE status = 'loaded'").fetchone()
     return row[0] if row else None

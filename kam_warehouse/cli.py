@@ -8,9 +8,8 @@ Output is quiet: one line per step; the full logs are in a file under the wareho
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer._click import exceptions as click_exceptions  # typer >= 0.24 vendors click
@@ -22,25 +21,25 @@ from kam_warehouse.dates import DateFormatError, parse_day, parse_month
 from kam_warehouse.errors import KamError, WarehouseBusy
 from kam_warehouse.settings import Settings
 
+if TYPE_CHECKING:
+    from kam_warehouse.core.warehouse import WarehouseInUse
+
 #: exceptions click/typer turn into a usage message or an exit status themselves
 _CLICK_HANDLES = (typer.Exit, typer.Abort, typer.TyperException, click_exceptions.ClickException)
 
-_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<exe>.*?) \(PID (?P<pid>\d+)\)")
-_LOCKED_FILE = re.compile(r'Could not set lock on file "(?P<file>[^"]+)"')
-
-
 def failure_paragraph(exc: BaseException) -> str:
     """The one paragraph `kam` prints for an exception escaping a command."""
+    from kam_warehouse.core.warehouse import engine_errors, in_use
+
+    held = in_use(exc)
+    if held is not None:
+        return str(busy_warehouse(held))
     if isinstance(exc, KamError):
         return str(exc)
     if isinstance(exc, DateFormatError):
         return f"{exc}"
-    import duckdb
-
-    if isinstance(exc, duckdb.IOException) and "Could not set lock" in str(exc):
-        return str(busy_warehouse(exc))
-    if isinstance(exc, duckdb.Error):
-        return f"DuckDB could not complete the command: {' '.join(str(exc).split())}"
+    if isinstance(exc, engine_errors()):
+        return f"the warehouse could not complete the command: {' '.join(str(exc).split())}"
     if isinstance(exc, OSError) and exc.filename:
         return f"{exc.strerror or type(exc).__name__}: {exc.filename}"
     where = console.record_crash(exc)
@@ -48,14 +47,12 @@ def failure_paragraph(exc: BaseException) -> str:
             f"This is a bug in kam; the traceback is in {where} (please attach it to the report).")
 
 
-def busy_warehouse(exc: BaseException) -> WarehouseBusy:
-    """DuckDB's "Could not set lock on file" as the person at the keyboard needs it: which file, which
-    process holds it, and what to do."""
-    text = str(exc)
-    file = _LOCKED_FILE.search(text)
-    holder = _LOCK_HOLDER.search(text)
-    path = Path(file["file"]) if file else None
-    who = f"process {holder['pid']} ({_command_line(holder['pid']) or holder['exe']})" if holder else "another process"
+def busy_warehouse(exc: WarehouseInUse) -> WarehouseBusy:
+    """A warehouse another process holds open (an embedded file's lock) as the person at the keyboard
+    needs it: which file, which process holds it, and what to do."""
+    path = exc.path
+    pid = exc.holder_pid
+    who = f"process {pid} ({_command_line(str(pid)) or exc.holder})" if pid is not None else "another process"
     lock_note = ""
     if path is not None:
         from kam_warehouse.locking import describe_holder
@@ -186,7 +183,7 @@ def run(
             typer.echo(f"  ! {notice}")
         run_nightly(ctx, on_step=lambda o: typer.echo(f"  ✓ {o.step}: {o.record.message or 'ok'}"),
                     landing_checked=True, rebuild=rebuild)
-        typer.echo(read_summary(settings.serving_db).render())
+        typer.echo(read_summary(settings.serving).render())
 
 
 @app.command("load")
@@ -251,9 +248,9 @@ def summary(warehouse: WarehouseOpt = None) -> None:
     from kam_warehouse.summary import read_summary
 
     settings = Settings.from_env(None, warehouse)
-    if not settings.serving_db.exists():
-        raise KamError(f"no serving warehouse at {settings.serving_db}: run `kam run` (or `make demo`) first")
-    typer.echo(read_summary(settings.serving_db).render())
+    if not settings.serving.exists():
+        raise KamError(f"no serving warehouse at {settings.serving.describe()}: run `kam run` (or `make demo`) first")
+    typer.echo(read_summary(settings.serving).render())
 
 
 def _mount_subcommands() -> None:

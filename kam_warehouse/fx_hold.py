@@ -6,9 +6,7 @@ message carries these lines so the person on call knows which rate to ask for.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import duckdb
+from kam_warehouse.core.warehouse import WarehouseTarget, as_warehouse, connect
 
 RELATION = ("ops", "revenue_awaiting_fx")
 
@@ -20,17 +18,14 @@ ORDER BY currency, document_kind
 """
 
 
-def describe_awaiting_fx(db_path: Path) -> list[str]:
+def describe_awaiting_fx(target: WarehouseTarget) -> list[str]:
     """One line per currency and document kind held, e.g. "USD: 12 invoice line(s) dated 2025-03-01 to
     2025-03-31, 45,000.00 USD, have no USD rate on or before their date". Empty when nothing is held
     (or the model was not built)."""
-    if not Path(db_path).exists():
+    if not as_warehouse(target).exists():
         return []
-    with duckdb.connect(str(db_path), read_only=True) as con:
-        present = con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-            list(RELATION)).fetchone()
-        if not (present and present[0]):
+    with connect(target, read_only=True) as con:
+        if not con.has_relation(*RELATION):
             return []
         rows = con.execute(_QUERY).fetchall()
     lines = []

@@ -18,8 +18,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
-
+from kam_warehouse.core.warehouse import WarehouseError, WarehouseTarget, connect
 from kam_warehouse.orchestration.night import read_plan
 from kam_warehouse.serving import builds
 from kam_warehouse.settings import Settings
@@ -34,23 +33,29 @@ def _changed_config(config_dir: Path, since: datetime) -> list[str]:
                   if p.is_file() and p.stat().st_mtime > cutoff)
 
 
-TIER_HISTORY_COLUMNS = "account_id, tier, valid_from, valid_to, score, reason, run_id, is_override"
+TIER_HISTORY_COLUMNS = ("account_id", "tier", "valid_from", "valid_to", "score", "reason", "run_id", "is_override")
+#: one row as text (nulls spelled out, so "a" + null differs from null + "a"), the same SQL on every engine
+_ROW_TEXT = " || '|' || ".join(f"coalesce(CAST({c} AS VARCHAR), '<null>')" for c in TIER_HISTORY_COLUMNS)
+_FINGERPRINT = f"SELECT count(*), md5(coalesce(string_agg(row_text, chr(10) ORDER BY row_text), '')) " \
+               f"FROM (SELECT {_ROW_TEXT} AS row_text FROM {{relation}}) AS r"
 
 
-def _tier_fingerprint(db_file: Path, relation: str) -> tuple[object, ...] | None:
-    """(rows, order-independent hash) of a tier history relation, or None when it cannot be read."""
+def _tier_fingerprint(target: WarehouseTarget, relation: str) -> tuple[object, ...] | None:
+    """(rows, order-independent digest) of a tier history relation, or None when it cannot be read."""
     try:
-        with duckdb.connect(str(db_file), read_only=True) as con:
-            row = con.execute(f"SELECT count(*), coalesce(sum(hash({TIER_HISTORY_COLUMNS})), 0) "
-                              f"FROM {relation}").fetchone()
-    except duckdb.Error:
+        with connect(target, read_only=True) as con:
+            try:
+                row = con.execute(_FINGERPRINT.format(relation=relation)).fetchone()
+            except con.errors:
+                return None
+    except WarehouseError:
         return None
     return tuple(row) if row else None
 
 
-def _unclean_steps_since(build_db: Path, since: datetime) -> int:
+def _unclean_steps_since(target: WarehouseTarget, since: datetime) -> int:
     """Pipeline steps started after `since` that did not succeed (killed, failed, held back, running)."""
-    with duckdb.connect(str(build_db), read_only=True) as con:
+    with connect(target, read_only=True) as con:
         row = con.execute("SELECT count(*) FROM ops.pipeline_runs WHERE started_at > ? "
                           "AND status NOT IN ('success', 'skipped')", [since]).fetchone()
     return int(row[0]) if row else 0
@@ -67,10 +72,10 @@ def nothing_new(settings: Settings) -> str | None:
         return None
     if not any(s.loaded for s in plan.sources.values()):
         return None  # a build warehouse with no batch applied did not build what serving shows
-    if _unclean_steps_since(settings.build_db, info.published_at):
+    if _unclean_steps_since(settings.build, info.published_at):
         return None
-    served = _tier_fingerprint(settings.serving_db, "marts.account_tier_history")
-    if served is None or served != _tier_fingerprint(settings.build_db, "tiers.account_tier_history"):
+    served = _tier_fingerprint(settings.serving, "marts.account_tier_history")
+    if served is None or served != _tier_fingerprint(settings.build, "tiers.account_tier_history"):
         return None
     if _changed_config(settings.config_dir, info.published_at):
         return None

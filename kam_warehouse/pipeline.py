@@ -49,7 +49,7 @@ class RunContext:
         from kam_warehouse.startup import prepare_step
 
         prepare_step(self.settings, step=name)  # umask 077, PII key, recovery after a kill (issue 18)
-        return recorded_step(self.settings.build_db, run_id=self.run_id, step=name,
+        return recorded_step(self.settings.build, run_id=self.run_id, step=name,
                              triggered_by=self.triggered_by)
 
 
@@ -88,7 +88,7 @@ def check_landing(settings: Settings) -> list[str]:
         raise LandingProblem(
             f"the landing path {landing} holds no extract day folder: expected billing/<YYYY-MM-DD>/ and "
             "crm/<YYYY-MM-DD>/ folders, each complete with a _SUCCESS file")
-    if as_of_date(settings.build_db) is None:
+    if as_of_date(settings.build) is None:
         raise LandingProblem(
             f"nothing to load: no day folder under {landing} is complete (has its _SUCCESS file) and the "
             "build warehouse has nothing loaded yet: " + "; ".join(notices))
@@ -147,7 +147,7 @@ def step_quality_gate(ctx: RunContext) -> StepOutcome:
     s = ctx.settings
     with ctx.step("quality_gate") as rec:
         ctx.progress("quality gate ...")
-        result = run_gate(s.build_db, run_id=ctx.run_id, config_dir=s.config_dir, data_docs_dir=s.data_docs_dir,
+        result = run_gate(s.build, run_id=ctx.run_id, config_dir=s.config_dir, data_docs_dir=s.data_docs_dir,
                           dbt_target_dir=last_build_dir(s))
         rec.rows_in = len(result.results)
         rec.gate_outcome = result.outcome
@@ -156,7 +156,7 @@ def step_quality_gate(ctx: RunContext) -> StepOutcome:
             from kam_warehouse.fx_hold import describe_awaiting_fx
 
             _record_held_back(ctx, result.failed_blocking)
-            raise GateBlocked(result.failed_blocking, awaiting_fx=describe_awaiting_fx(s.build_db))
+            raise GateBlocked(result.failed_blocking, awaiting_fx=describe_awaiting_fx(s.build))
     return StepOutcome("quality_gate", rec, {"gate": result})
 
 
@@ -164,7 +164,7 @@ def _record_held_back(ctx: RunContext, failed: list[str]) -> None:
     now = datetime.now(UTC).replace(tzinfo=None)
     reason = "held back by the quality gate: " + "; ".join(failed)
     for step in ("tiers", "publish"):
-        write_row(ctx.settings.build_db, run_id=ctx.run_id, step=step, status="held_back", started_at=now,
+        write_row(ctx.settings.build, run_id=ctx.run_id, step=step, status="held_back", started_at=now,
                   ended_at=now, record=StepRecord(gate_outcome="blocked", tier_changes=0, message=reason),
                   triggered_by=ctx.triggered_by)
 
@@ -179,11 +179,11 @@ def step_tiers(ctx: RunContext) -> StepOutcome:
 
     s = ctx.settings
     with ctx.step("tiers") as rec:
-        as_of = as_of_date(s.build_db)
+        as_of = as_of_date(s.build)
         if as_of is None:
             raise StepFailed("tiers", "no extract day has been loaded yet; run the load step first")
         ctx.progress(f"tier reclassification as of {as_of} ...")
-        result = reclassify(s.build_db, run_id=ctx.run_id, as_of=as_of, config_dir=s.config_dir)
+        result = reclassify(s.build, run_id=ctx.run_id, as_of=as_of, config_dir=s.config_dir)
         rec.tier_changes = result.changes
         rec.rows_out = result.scored
         rec.message = result.summary()
@@ -191,7 +191,7 @@ def step_tiers(ctx: RunContext) -> StepOutcome:
 
 
 def step_publish(ctx: RunContext) -> StepOutcome:
-    """Write-audit-publish: atomically replace serving.duckdb with this build's marts and ops."""
+    """Write-audit-publish: atomically replace the serving warehouse with this build's marts and ops."""
     from kam_warehouse.serving import publish
 
     with ctx.step("publish") as rec:
@@ -249,6 +249,6 @@ def _skip_if_nothing_new(ctx: RunContext) -> StepOutcome | None:
     now = datetime.now(UTC).replace(tzinfo=None)
     record = StepRecord(message=reason)
     for step in STEPS[1:]:
-        write_row(ctx.settings.build_db, run_id=ctx.run_id, step=step, status="skipped", started_at=now,
+        write_row(ctx.settings.build, run_id=ctx.run_id, step=step, status="skipped", started_at=now,
                   ended_at=now, record=record, triggered_by=ctx.triggered_by)
     return StepOutcome("publish", record, {"skipped": True})

@@ -17,11 +17,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-
-import duckdb
 
 from kam_warehouse.core.comments import comment_table
+from kam_warehouse.core.warehouse import Connection, WarehouseTarget, connect
 from kam_warehouse.faults import fault_point
 
 log = logging.getLogger(__name__)
@@ -33,7 +31,7 @@ CREATE TABLE IF NOT EXISTS ops.pipeline_runs (
     status        VARCHAR   NOT NULL,  -- running | success | failed | held_back | skipped | killed
     started_at    TIMESTAMP NOT NULL,
     ended_at      TIMESTAMP,
-    duration_s    DOUBLE,
+    duration_s    DOUBLE PRECISION,
     rows_in       BIGINT,
     rows_out      BIGINT,
     gate_outcome  VARCHAR,             -- passed | warned | blocked (gate step and held-back rows)
@@ -85,7 +83,7 @@ PIPELINE_RUNS_COLUMNS = {
 }
 
 
-def ensure_ops_schema(con: duckdb.DuckDBPyConnection) -> None:
+def ensure_ops_schema(con: Connection) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS ops")
     con.execute(PIPELINE_RUNS_DDL)
     for name, kind in ADDED_COLUMNS:
@@ -94,7 +92,7 @@ def ensure_ops_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def write_row(
-    db_path: Path,
+    target: WarehouseTarget,
     *,
     run_id: str,
     step: str,
@@ -104,8 +102,7 @@ def write_row(
     record: StepRecord,
     triggered_by: str,
 ) -> None:
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(db_path)) as con:
+    with connect(target) as con:
         ensure_ops_schema(con)
         if status == "running":
             mark_killed(con, by_run=run_id)
@@ -132,7 +129,7 @@ def process_gone(pid: int | None, host: str | None, started_at: datetime, *, now
     return now - started_at > STALE_AFTER
 
 
-def mark_killed(con: duckdb.DuckDBPyConnection, *, by_run: str) -> list[tuple[str, str]]:
+def mark_killed(con: Connection, *, by_run: str) -> list[tuple[str, str]]:
     """Mark every `running` row whose process has ended as `killed`; return their (run_id, step)."""
     now = _now()
     rows = con.execute(
@@ -152,7 +149,7 @@ def mark_killed(con: duckdb.DuckDBPyConnection, *, by_run: str) -> list[tuple[st
 
 
 @contextmanager
-def recorded_step(db_path: Path, *, run_id: str, step: str, triggered_by: str) -> Iterator[StepRecord]:
+def recorded_step(target: WarehouseTarget, *, run_id: str, step: str, triggered_by: str) -> Iterator[StepRecord]:
     """Record a step in ops.pipeline_runs: `running` on entry, `success`/`failed` on exit.
 
     The step body may set `record.status_override` via `record.extra["status"]` (e.g. `held_back`).
@@ -162,7 +159,7 @@ def recorded_step(db_path: Path, *, run_id: str, step: str, triggered_by: str) -
     record = StepRecord()
     started = _now()
     t0 = time.monotonic()
-    write_row(db_path, run_id=run_id, step=step, status="running", started_at=started, ended_at=None,
+    write_row(target, run_id=run_id, step=step, status="running", started_at=started, ended_at=None,
               record=record, triggered_by=triggered_by)
     fault_point(f"step:{step}:start")
     try:
@@ -170,11 +167,11 @@ def recorded_step(db_path: Path, *, run_id: str, step: str, triggered_by: str) -
     except Exception as exc:
         record.message = record.message or str(exc)
         status = str(record.extra.get("status", "failed"))
-        write_row(db_path, run_id=run_id, step=step, status=status, started_at=started,
+        write_row(target, run_id=run_id, step=step, status=status, started_at=started,
                   ended_at=_elapsed(started, t0), record=record, triggered_by=triggered_by)
         raise
     fault_point(f"step:{step}:end")
-    write_row(db_path, run_id=run_id, step=step, status=str(record.extra.get("status", "success")),
+    write_row(target, run_id=run_id, step=step, status=str(record.extra.get("status", "success")),
               started_at=started, ended_at=_elapsed(started, t0), record=record, triggered_by=triggered_by)
 
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
-import duckdb
+from kam_warehouse.core.warehouse import WarehouseTarget, as_warehouse, connect
 
 
 @dataclass(frozen=True)
 class ServingSummary:
-    serving_path: Path
+    #: where the serving warehouse is (a file, or a PostgreSQL database)
+    serving_path: str
     latest_month: date | None
     top_20pct_share: float | None
     total_revenue: float | None
@@ -35,9 +35,10 @@ class ServingSummary:
 TIER_ORDER = ("strategic", "key", "standard", "other", "unassigned")
 
 
-def read_summary(serving_path: Path) -> ServingSummary:
+def read_summary(target: WarehouseTarget) -> ServingSummary:
     """Read the latest month's account-level top-20% share and accounts per tier (read-only)."""
-    with duckdb.connect(str(serving_path), read_only=True) as con:
+    serving_path = as_warehouse(target).describe()
+    with connect(target, read_only=True) as con:
         row = con.execute(
             """
             SELECT revenue_month, top_20pct_share, total_revenue, active_count
@@ -48,7 +49,7 @@ def read_summary(serving_path: Path) -> ServingSummary:
         ).fetchone()
         tiers = dict(
             con.execute(
-                "SELECT coalesce(tier, 'unassigned'), count(*) FROM marts.dim_account GROUP BY ALL"
+                "SELECT coalesce(tier, 'unassigned'), count(*) FROM marts.dim_account GROUP BY 1"
             ).fetchall()
         )
     ordered = {t: tiers[t] for t in TIER_ORDER if t in tiers}

@@ -39,7 +39,7 @@ def _settings(warehouse: Path | None) -> Settings:
 @app.command()
 def explain(account_id: str, warehouse: Path | None = WarehouseOpt) -> None:
     """Current tier, the score's components and the tier history of an account (or its group)."""
-    e = explain_account(_settings(warehouse).build_db, account_id)
+    e = explain_account(_settings(warehouse).build, account_id)
     if e.group != account_id:
         typer.echo(f"{account_id} is a member of group {e.group}; tiers are decided per group")
     typer.echo(f"group {e.group}: current tier {e.tier}" + (f" ({e.unassigned_reason})" if e.unassigned_reason else ""))
@@ -70,7 +70,7 @@ def override(
     expires = parse_day(expires_on, "--expires-on")
     s = _settings(warehouse)
     with warehouse_lock(s.lock_file, owner="kam tiers override", wait_seconds=OVERRIDE_WAIT_SECONDS):
-        done = set_override(s.build_db, account_id, tier=tier, reason=reason, set_by=set_by, expires_on=expires)
+        done = set_override(s.build, account_id, tier=tier, reason=reason, set_by=set_by, expires_on=expires)
     typer.echo(f"override set: {done.group} -> {done.tier} through {done.expires_on} ({reason}, by {set_by}); "
                f"the data is as of {done.as_of}: it takes effect at the next nightly tier step")
 
@@ -78,7 +78,7 @@ def override(
 @app.command("overrides")
 def overrides(warehouse: Path | None = WarehouseOpt) -> None:
     """List manual overrides, marking those expired by the data's as-of date (as the nightly applies them)."""
-    as_of, rows = list_overrides(_settings(warehouse).build_db)
+    as_of, rows = list_overrides(_settings(warehouse).build)
     if not rows:
         typer.echo("no overrides")
         return
@@ -98,7 +98,7 @@ def simulate_command(
     """Which groups (and how much revenue) would change tier with these weights/thresholds; writes nothing."""
     from kam_warehouse.tiers.simulate import parse_spec, report, simulate  # pandas: only when asked
 
-    sim = simulate(_settings(warehouse).build_db, parse_spec(weights, DIMENSIONS, "--weights"),
+    sim = simulate(_settings(warehouse).build, parse_spec(weights, DIMENSIONS, "--weights"),
                    parse_spec(thresholds, BOUNDS, "--thresholds"))
     for line in report(sim):
         typer.echo(line)

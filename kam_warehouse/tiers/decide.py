@@ -13,12 +13,33 @@ the segment's thresholds, which here serve as the boundaries of the hysteresis m
    before that the group is held by hysteresis (the candidate row is kept for the next night).
 
 Parameters: $as_of (DATE), $margin (DOUBLE), $margin_text (the margin as shown in reasons),
-$consecutive_nights (INTEGER).
+$consecutive_nights (INTEGER); `bind` turns them into `?` placeholders and their values. The SQL is what
+DuckDB and PostgreSQL both accept; numbers shown in reasons are formatted by the connection
+(`Connection.number_text`), so the reasons read the same on either warehouse.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
 from kam_warehouse.tiers.settings import TIER_ORDER
+
+#: (expression, decimals or None) -> SQL for the number as text (kam_warehouse.core.warehouse.Connection)
+NumberText = Callable[[str, int | None], str]
+_PARAMETER = re.compile(r"\$([a-z_]+)")
+
+
+def bind(sql: str, params: Mapping[str, Any]) -> tuple[str, Sequence[Any]]:
+    """`$name` parameters -> `?` placeholders and the values in their order."""
+    values: list[Any] = []
+
+    def placeholder(match: re.Match[str]) -> str:
+        values.append(params[match.group(1)])
+        return "?"
+
+    return _PARAMETER.sub(placeholder, sql), values
 
 _RANKS = ", ".join(f"('{tier}', {rank})" for rank, tier in enumerate(TIER_ORDER))
 
@@ -39,9 +60,13 @@ def _rank_reached(score: str) -> str:
             f"WHEN {score} >= threshold_standard THEN 1 ELSE 0 END")
 
 
-def decisions_sql(scores: str) -> str:
+def decisions_sql(scores: str, number_text: NumberText) -> str:
     """One row per scored group of `scores`: new_tier (null: the current row stays), is_override,
     reason, held_by_hysteresis and the candidate state (first_seen, last_seen, nights) kept when held."""
+    margin_boundary = number_text(f"CASE WHEN p_rank > c_rank THEN {_threshold_of('margin_rank')} "
+                                  f"ELSE {_threshold_of('margin_rank + 1')} END", None)
+    proposed_boundary = number_text(f"CASE WHEN p_rank > c_rank THEN {_threshold_of('p_rank')} "
+                                    f"ELSE {_threshold_of('p_rank + 1')} END", None)
     return f"""
 WITH tier_rank(tier, rnk) AS (VALUES {_RANKS}),
 scored AS (
@@ -74,7 +99,7 @@ base AS (
         k.candidate_tier, k.first_seen AS k_first_seen, k.last_seen AS k_last_seen, k.nights AS k_nights,
         {_rank_reached("s.score - $margin")} AS up_rank,
         {_rank_reached("s.score + $margin")} AS down_rank,
-        printf('%.1f', s.score) AS score_text
+        {number_text("s.score", 1)} AS score_text
     FROM scored AS s
     INNER JOIN tier_rank AS p ON p.tier = s.proposed_tier
     LEFT JOIN current_tier AS c ON c.account_id = s.account_id
@@ -108,10 +133,8 @@ bounded AS (
     SELECT
         classified.*,
         {_tier_of("margin_rank")} AS margin_tier,
-        format('{{:g}}', CASE WHEN p_rank > c_rank THEN {_threshold_of("margin_rank")}
-                             ELSE {_threshold_of("margin_rank + 1")} END) AS margin_boundary,
-        format('{{:g}}', CASE WHEN p_rank > c_rank THEN {_threshold_of("p_rank")}
-                             ELSE {_threshold_of("p_rank + 1")} END) AS proposed_boundary
+        {margin_boundary} AS margin_boundary,
+        {proposed_boundary} AS proposed_boundary
     FROM classified
 )
 SELECT

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import Any
 
+from kam_warehouse.core.warehouse import WarehouseTarget
 from kam_warehouse.tiers.readers import (
     SCORES,
     SCORES_SCHEMA,
@@ -47,8 +47,8 @@ def unassigned_reason(as_of: date | None, scored: dict[str, Any] | None, scores_
             "the tier step has not run since the scores were built")
 
 
-def explain(db_path: Path, account_id: str) -> Explanation:
-    with connect_read_only(db_path) as con:
+def explain(target: WarehouseTarget, account_id: str) -> Explanation:
+    with connect_read_only(target) as con:
         group = group_of(con, account_id)
         history = con.execute(
             "SELECT tier, valid_from, valid_to, score, reason, is_override FROM tiers.account_tier_history "

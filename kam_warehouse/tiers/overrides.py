@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
-import duckdb
-
+from kam_warehouse.core.warehouse import WarehouseTarget, connect
 from kam_warehouse.errors import KamError
-from kam_warehouse.tiers.readers import connect_read_only, data_as_of, group_of, has_relation
+from kam_warehouse.tiers.readers import (
+    connect_read_only,
+    data_as_of,
+    group_of,
+    has_relation,
+    require_warehouse,
+)
 from kam_warehouse.tiers.settings import TIER_ORDER
 from kam_warehouse.tiers.state import ensure_tier_state
 
@@ -41,7 +45,7 @@ class ListedOverride:
     in_force: bool
 
 
-def set_override(db_path: Path, account_id: str, *, tier: str, reason: str, set_by: str,
+def set_override(target: WarehouseTarget, account_id: str, *, tier: str, reason: str, set_by: str,
                  expires_on: date) -> OverrideSet:
     """Record an override for the account's group (replacing an earlier one); refuse an unknown tier or
     account and an expiry on or before the data's as-of date. The caller holds the write lock."""
@@ -49,9 +53,8 @@ def set_override(db_path: Path, account_id: str, *, tier: str, reason: str, set_
         raise OverrideRefused(f"{tier!r} is not a tier; use one of {', '.join(TIER_ORDER)}")
     if not reason.strip() or not set_by.strip():
         raise OverrideRefused("an override needs a non-empty --reason and --set-by (they are shown in the history)")
-    if not db_path.exists():
-        raise KamError(f"no build warehouse at {db_path}; run `kam run` (or pass --warehouse) first")
-    with duckdb.connect(str(db_path)) as con:
+    require_warehouse(target)
+    with connect(target) as con:
         group = group_of(con, account_id)
         as_of = data_as_of(con)
         if as_of is None:
@@ -63,17 +66,16 @@ def set_override(db_path: Path, account_id: str, *, tier: str, reason: str, set_
                 f"extract day): the next nightly reclassifies a later night, so this override would never "
                 f"apply. Use a date after {as_of}.")
         ensure_tier_state(con)
-        con.execute("BEGIN")
-        con.execute("DELETE FROM tiers.tier_overrides WHERE account_id = ?", [group])
-        con.execute("INSERT INTO tiers.tier_overrides VALUES (?, ?, ?, ?, ?)",
-                    [group, tier, reason, set_by, expires_on])
-        con.execute("COMMIT")
+        with con.transaction():
+            con.execute("DELETE FROM tiers.tier_overrides WHERE account_id = ?", [group])
+            con.execute("INSERT INTO tiers.tier_overrides (account_id, tier, reason, set_by, expires_on) "
+                        "VALUES (?, ?, ?, ?, ?)", [group, tier, reason, set_by, expires_on])
     return OverrideSet(group=group, tier=tier, expires_on=expires_on, as_of=as_of)
 
 
-def list_overrides(db_path: Path) -> tuple[date | None, list[ListedOverride]]:
+def list_overrides(target: WarehouseTarget) -> tuple[date | None, list[ListedOverride]]:
     """The data's as-of date and every override, each marked in force or expired by that date."""
-    with connect_read_only(db_path) as con:
+    with connect_read_only(target) as con:
         as_of = data_as_of(con)
         if not has_relation(con, "tiers", "tier_overrides"):
             return as_of, []

@@ -13,11 +13,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from kam_warehouse.core.warehouse import WarehouseTarget
 from kam_warehouse.errors import KamError
 from kam_warehouse.tiers.readers import SCORES, connect_read_only, data_as_of, has_relation, require_scores
 from kam_warehouse.tiers.settings import BOUNDS, DIMENSIONS, TIER_ORDER, UNASSIGNED
@@ -120,31 +120,38 @@ def rescore(frame: pd.DataFrame, weights: pd.DataFrame, thresholds: pd.DataFrame
     return pd.DataFrame({"simulated_score": score, "simulated_tier": tier}, index=frame.index)
 
 
-def simulate(db_path: Path, weights_spec: Spec, thresholds_spec: Spec) -> Simulation:
-    with connect_read_only(db_path) as con:
+def simulate(target: WarehouseTarget, weights_spec: Spec, thresholds_spec: Spec) -> Simulation:
+    with connect_read_only(target) as con:
         require_scores(con, "tiers simulate")
         for relation in (WEIGHTS_SEED, THRESHOLDS_SEED, "tiers.account_tier_history", "tiers.tier_overrides"):
             if not has_relation(con, *relation.split(".")):
                 raise KamError(f"{relation} does not exist in this warehouse; run `kam run` first")
         as_of = data_as_of(con)
-        frame = con.execute(
-            f"SELECT s.account_id, s.segment, CAST(s.revenue_t12m AS DOUBLE) AS revenue_t12m, s.score, "
-            f"s.proposed_tier, {', '.join(f's.{d}_score' for d in DIMENSIONS)}, "
+        frame = con.fetch_df(
+            f"SELECT s.account_id, s.segment, CAST(s.revenue_t12m AS DOUBLE PRECISION) AS revenue_t12m, "
+            f"CAST(s.score AS DOUBLE PRECISION) AS score, s.proposed_tier, "
+            f"{', '.join(f'CAST(s.{d}_score AS DOUBLE PRECISION) AS {d}_score' for d in DIMENSIONS)}, "
             f"coalesce(h.tier, '{UNASSIGNED}') AS current_tier, o.tier AS override_tier "
             f"FROM {SCORES} AS s "
             "LEFT JOIN tiers.account_tier_history AS h ON h.account_id = s.account_id AND h.valid_to IS NULL "
-            "LEFT JOIN (SELECT account_id, arg_max(tier, coalesce(expires_on, DATE '9999-12-31')) AS tier "
-            "           FROM tiers.tier_overrides WHERE expires_on IS NULL OR expires_on >= ? "
-            "           GROUP BY account_id) AS o ON o.account_id = s.account_id "
-            "ORDER BY s.account_id", [as_of or date.max]).df().set_index("account_id")
-        weights = con.execute(f"SELECT * FROM {WEIGHTS_SEED}").df().set_index("segment")
-        thresholds = con.execute(f"SELECT * FROM {THRESHOLDS_SEED}").df().set_index("segment")
+            "LEFT JOIN (SELECT account_id, tier, row_number() OVER (PARTITION BY account_id "
+            "                  ORDER BY expires_on DESC NULLS FIRST, tier, set_by) AS pick "  # as tiers.decide
+            "           FROM tiers.tier_overrides WHERE expires_on IS NULL OR expires_on >= ?) AS o "
+            "       ON o.account_id = s.account_id AND o.pick = 1 "
+            "ORDER BY s.account_id", [as_of or date.max]).set_index("account_id")
+        weights = _numeric(con.fetch_df(f"SELECT * FROM {WEIGHTS_SEED}").set_index("segment"))
+        thresholds = _numeric(con.fetch_df(f"SELECT * FROM {THRESHOLDS_SEED}").set_index("segment"))
     weights = apply_spec(weights, weights_spec, {d: f"w_{d}" for d in DIMENSIONS})
     thresholds = apply_spec(thresholds, thresholds_spec, {t: f"threshold_{t}" for t in BOUNDS})
     validate(weights, thresholds)
     frame = frame.join(rescore(frame, weights, thresholds))
     frame["changes"] = frame["override_tier"].isna() & (frame["simulated_tier"] != frame["current_tier"])
     return Simulation(as_of, len(frame), frame, weights, thresholds, float(frame["revenue_t12m"].sum()))
+
+
+def _numeric(table: pd.DataFrame) -> pd.DataFrame:
+    """Seed columns as floats (PostgreSQL returns numeric seeds as Decimal)."""
+    return table.astype(float)
 
 
 def report(sim: Simulation) -> list[str]:

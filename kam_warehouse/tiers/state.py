@@ -7,9 +7,8 @@ half-open intervals [valid_from, valid_to); valid_to is null while the row is cu
 
 from __future__ import annotations
 
-import duckdb
-
 from kam_warehouse.core.comments import comment_table
+from kam_warehouse.core.warehouse import Connection
 
 TIER_HISTORY_DDL = """
 CREATE TABLE IF NOT EXISTS tiers.account_tier_history (
@@ -17,7 +16,7 @@ CREATE TABLE IF NOT EXISTS tiers.account_tier_history (
     tier        VARCHAR NOT NULL,
     valid_from  DATE    NOT NULL,
     valid_to    DATE,
-    score       DOUBLE,
+    score       DOUBLE PRECISION,
     reason      VARCHAR,
     run_id      VARCHAR,
     is_override BOOLEAN
@@ -63,7 +62,7 @@ CREATE TABLE IF NOT EXISTS ops.tier_changes (
     account_id   VARCHAR NOT NULL,
     from_tier    VARCHAR,            -- null on the first classification
     to_tier      VARCHAR NOT NULL,
-    score        DOUBLE,
+    score        DOUBLE PRECISION,
     reason       VARCHAR NOT NULL
 )
 """
@@ -81,7 +80,7 @@ TIER_CHANGES_COLUMNS = {
 }
 
 
-def ensure_tier_state(con: duckdb.DuckDBPyConnection) -> None:
+def ensure_tier_state(con: Connection) -> None:
     """Create the tier state and ops.tier_changes if missing (idempotent)."""
     con.execute("CREATE SCHEMA IF NOT EXISTS tiers")
     con.execute("CREATE SCHEMA IF NOT EXISTS ops")

@@ -118,10 +118,19 @@ class DuckDBWarehouse(Warehouse):
 #: DuckDB's message when another process has the file open for writing
 _LOCK_CONFLICT = "Could not set lock"
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<exe>.*?) \(PID (?P<pid>\d+)\)")
+_LOCKED_FILE = re.compile(r'Could not set lock on file "(?P<file>[^"]+)"')
 
 
-def _in_use(path: Path, exc: duckdb.Error) -> WarehouseInUse:
+def in_use_error(exc: BaseException) -> WarehouseInUse | None:
+    """DuckDB's "Could not set lock on file" (raised by code that opened a file itself) as WarehouseInUse."""
+    if not isinstance(exc, duckdb.IOException) or _LOCK_CONFLICT not in str(exc):
+        return None
+    file = _LOCKED_FILE.search(str(exc))
+    return _in_use(Path(file["file"]) if file else None, exc)
+
+
+def _in_use(path: Path | None, exc: duckdb.Error) -> WarehouseInUse:
     holder = _LOCK_HOLDER.search(str(exc))
     return WarehouseInUse(
-        f"the warehouse {path} is in use: {' '.join(str(exc).split())}", path=path,
+        f"the warehouse {path or '(file)'} is in use: {' '.join(str(exc).split())}", path=path,
         holder_pid=int(holder["pid"]) if holder else None, holder=holder["exe"] if holder else None)

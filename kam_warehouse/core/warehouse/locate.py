@@ -9,7 +9,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from kam_warehouse.core.errors import ConfigError
-from kam_warehouse.core.warehouse.base import Connection, Warehouse, WarehouseTarget
+from kam_warehouse.core.warehouse.base import Connection, Warehouse, WarehouseInUse, WarehouseTarget
 
 URL_ENV = "KAM_WAREHOUSE_URL"
 #: the build database on PostgreSQL is the serving database's name + this
@@ -81,6 +81,25 @@ def as_warehouse(target: WarehouseTarget) -> Warehouse:
     from kam_warehouse.core.warehouse.duckdb_engine import DuckDBWarehouse
 
     return DuckDBWarehouse(Path(target))
+
+
+def engine_errors() -> tuple[type[BaseException], ...]:
+    """Every engine's own exception classes (a failed statement): `except engine_errors()` where no
+    connection is at hand (e.g. the command line's last resort); with one, use `con.errors`."""
+    from kam_warehouse.core.warehouse.duckdb_engine import DuckDBConnection
+    from kam_warehouse.core.warehouse.postgres_engine import PostgresConnection
+
+    return (*DuckDBConnection.errors, *PostgresConnection.errors)
+
+
+def in_use(exc: BaseException) -> WarehouseInUse | None:
+    """`exc` as WarehouseInUse when it says another process holds the warehouse (also an engine's own
+    error raised by code that opened an embedded file itself); None otherwise."""
+    if isinstance(exc, WarehouseInUse):
+        return exc
+    from kam_warehouse.core.warehouse.duckdb_engine import in_use_error
+
+    return in_use_error(exc)
 
 
 def connect(target: WarehouseTarget, *, read_only: bool = False) -> Connection:
