@@ -2,24 +2,28 @@
 
 Usage: python publish_proc.py WAREHOUSE CONFIG_DIR publish RUN_ID
        python publish_proc.py WAREHOUSE CONFIG_DIR rollback
-KAM_FAULT_POINT (kam_warehouse.faults) in the environment names where the process kills itself.
+KAM_FAULT_POINT (kam_warehouse.faults) in the environment names where the process kills itself;
+KAM_WAREHOUSE_URL picks the engine (a PostgreSQL warehouse: the stamped build is written there).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 from kam_warehouse.serving import rollback
 from kam_warehouse.settings import Settings
-from tests.serving.stamped import StampedBuilds
+from tests.serving.stamped import PostgresStampedBuilds, StampedBuilds
 
 
 def main(warehouse: Path, config: Path, action: str, run_id: str | None) -> None:
-    settings = Settings(landing_dir=warehouse.parent / "landing", warehouse_dir=warehouse, config_dir=config)
+    url = os.environ.get("KAM_WAREHOUSE_URL", "")
+    settings = Settings(landing_dir=warehouse.parent / "landing", warehouse_dir=warehouse, config_dir=config,
+                        warehouse_url=url)
     if action == "publish":
         assert run_id is not None
-        StampedBuilds(settings).publish(run_id)
+        (PostgresStampedBuilds(settings) if url else StampedBuilds(settings)).publish(run_id)
     else:
         rollback(settings)
 
