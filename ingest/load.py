@@ -211,6 +211,9 @@ def _apply_all(
     except Exception as exc:
         con.rollback()
         log.exception("applying %s failed", batch.batch_id)
+        if day_load.files:  # inserted in the day's transaction, now undone: say so, never "N rows loaded"
+            log.warning("%s %s rolled back, nothing of it committed: %s", batch.source, batch.day, ", ".join(
+                f"{r.path} ({r.rows_loaded} rows inserted, rolled back)" for r in day_load.files))
         for r in reads:
             drop_tables(con, r.entity)
         day_load.files = []
@@ -221,9 +224,9 @@ def _apply_all(
             problem = FileProblem(current.path, current.entity.name, _load_error(current.rel, exc), copyable=True)
         _reject_day(w, batch, day_load, [], [problem], rejected_dir, progress)
     w.push([batch.batch_id])
-    for result in day_load.files:
+    for result in day_load.files:  # reached only after the commit
         _tell(progress, f"{result.path}: {result.rows_read} rows read, {result.rows_loaded} loaded, "
-                        f"{result.rows_quarantined} quarantined")
+                        f"{result.rows_quarantined} quarantined (committed)")
 
 
 def _load_error(rel: str, exc: BaseException) -> str:

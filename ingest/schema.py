@@ -8,6 +8,7 @@ BOOLEAN, BIGINT, INTEGER.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from ingest.contract import ENTITIES, LINEAGE_COLUMNS, Entity
@@ -81,9 +82,12 @@ def raw_table_ddl(e: Entity) -> str:
     return f"CREATE TABLE IF NOT EXISTS {e.raw_table} (\n" + ",\n".join(cols) + "\n)"
 
 
-def raw_tables() -> list[tuple[str, str]]:
-    """(table, batch column) of every raw table ingest writes: entity tables, manifest, quarantine, batches."""
-    return [(e.raw_table, ENTITY_BATCH_COLUMN) for e in ENTITIES] + list(LOAD_TABLES)
+def raw_tables(sources: Iterable[str] | None = None) -> list[tuple[str, str]]:
+    """(table, batch column) of every raw table ingest writes: entity tables (of `sources` only, when
+    given), manifest, quarantine, batches."""
+    wanted = None if sources is None else set(sources)
+    return [(e.raw_table, ENTITY_BATCH_COLUMN) for e in ENTITIES if wanted is None or e.source in wanted] + list(
+        LOAD_TABLES)
 
 
 def ensure_raw_schema(con: Any) -> None:

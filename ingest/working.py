@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from ingest.contract import SOURCES
 from ingest.errors import IngestError
 from ingest.schema import ensure_raw_schema, raw_tables
 
@@ -103,7 +104,7 @@ class Working:
             return
         checkpoint(WORKING_COMMITTED)
         target = self.target
-        units = [(table, column, _arrow(self.con, table, column, keys)) for table, column in raw_tables()]
+        units = [(table, column, _arrow(self.con, table, column, keys)) for table, column in raw_tables(_sources(keys))]
         try:
             with target.transaction():
                 present = _present(target, keys)
@@ -205,6 +206,13 @@ def fingerprint(con: Any) -> dict[str, tuple]:
         for row in con.execute(sql).fetchall():
             found.setdefault(row[0], [None, None, None])[i] = tuple(row[1:])
     return {k: tuple(v) for k, v in found.items()}
+
+
+def _sources(keys: Sequence[str]) -> list[str] | None:
+    """The sources whose entity tables hold rows of these batch keys (`<source>:<day>:<run_id>`);
+    None (every table) for a key of another shape."""
+    sources = {k.split(":", 1)[0] for k in keys}
+    return sorted(sources) if sources <= set(SOURCES) else None
 
 
 def _marks(values: Sequence[object]) -> str:

@@ -99,13 +99,15 @@ def step_load(ctx: RunContext, *, sources: Iterable[str] | None = None, through_
     """Load every complete landing day not yet loaded (per source, in date order) into raw.*."""
     from ingest.contract import SOURCES
     from ingest.load import load_landing
+    from ingest.working import working_path
 
     s = ctx.settings
     s.ensure_dirs()
     with ctx.step("load") as rec:
         report = load_landing(
-            s.landing_dir, s.build_db, run_id=ctx.run_id, rejected_dir=s.rejected_dir,
+            s.landing_dir, s.build, run_id=ctx.run_id, rejected_dir=s.rejected_dir,
             sources=tuple(sources) if sources else SOURCES, through_day=through_day, progress=ctx.progress,
+            working_db=working_path(s.warehouse_dir),
         )
         rec.rows_in = report.rows_read
         rec.rows_out = report.rows_loaded
