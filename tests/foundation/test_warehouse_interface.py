@@ -72,6 +72,21 @@ def test_bulk_load_keeps_nulls_empty_strings_and_exact_money(warehouse: Warehous
     ]
 
 
+def test_text_holds_nul_says_whether_a_nul_character_can_be_stored(warehouse: Warehouse) -> None:
+    """`Connection.text_holds_nul`: True where a text value with a NUL character loads (DuckDB), False
+    where the engine refuses it (PostgreSQL's text): ingest quarantines such values for the latter."""
+    data = pa.table({"name": pa.array(["a\x00b"], pa.string())})
+    with connect(warehouse) as con:
+        _table(con)
+        if con.text_holds_nul:
+            con.bulk_load("ops.t", data)
+            assert con.scalar("SELECT name FROM ops.t") == "a\x00b"
+        else:
+            with pytest.raises(con.errors), con.transaction():
+                con.bulk_load("ops.t", data)
+            assert con.scalar("SELECT count(*) FROM ops.t") == 0
+
+
 def test_catalog_helpers_and_comments(warehouse: Warehouse) -> None:
     with connect(warehouse) as con:
         _table(con)

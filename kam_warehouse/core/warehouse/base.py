@@ -47,6 +47,8 @@ class Connection(ABC):
     engine: ClassVar[str]
     #: the engine's own errors (duckdb.Error, psycopg2.Error): catch these, never an engine's class
     errors: tuple[type[BaseException], ...] = ()
+    #: a text value may hold the NUL character (DuckDB: yes; PostgreSQL's text cannot)
+    text_holds_nul: ClassVar[bool] = True
 
     def __init__(self, warehouse: Warehouse) -> None:
         self.warehouse = warehouse

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 class DuckDBConnection(Connection):
     engine: ClassVar[str] = "duckdb"
     errors = (duckdb.Error,)
+    text_holds_nul: ClassVar[bool] = True
 
     def __init__(self, warehouse: DuckDBWarehouse, con: duckdb.DuckDBPyConnection) -> None:
         super().__init__(warehouse)

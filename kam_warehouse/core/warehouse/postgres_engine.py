@@ -28,6 +28,7 @@ def _ident(name: str) -> str:
 class PostgresConnection(Connection):
     engine: ClassVar[str] = "postgresql"
     errors = (psycopg2.Error,)
+    text_holds_nul: ClassVar[bool] = False
 
     def __init__(self, warehouse: PostgresWarehouse, con: psycopg2.extensions.connection) -> None:
         super().__init__(warehouse)
