@@ -18,6 +18,9 @@ holding a replica of the target's `raw` schema, and copies each write unit to th
   file) is copied from the target. A missing or unreadable working file is rebuilt from the target.
   So a crash between the two commits neither loses nor duplicates a day, and everything ingest reads
   of "what is loaded" (loaded days, changed-file detection, reference keys) agrees with the target.
+- A unique index on the target's raw.load_batches (source, extract_day) refuses a second load of a day
+  racing in from another working file (another container); that load stops with TargetSyncError and
+  its next run re-syncs.
 """
 
 from __future__ import annotations
@@ -47,6 +50,11 @@ WORKING_FILE = "ingest.duckdb"
 #: the points of a push, in order (a test may crash the process at one: `checkpoint`)
 WORKING_COMMITTED = "ingest:working_committed"  # the unit is committed to the working file, not the target
 TARGET_COPIED = "ingest:target_copied"  # the unit is in the target's open transaction, not committed
+
+
+#: in a synced target, a (source, day) is loaded by one batch only: two loads of the same day racing
+#: from two working files (two containers) cannot both commit, the second gets TargetSyncError
+ONE_LOAD_PER_DAY = "CREATE UNIQUE INDEX IF NOT EXISTS load_batches_one_per_day ON raw.load_batches (source, extract_day)"
 
 
 def _no_checkpoint(name: str) -> None:
@@ -120,7 +128,8 @@ class Working:
             first = (str(exc).strip().splitlines() or [""])[0]
             raise TargetSyncError(
                 f"the load of {', '.join(keys)} could not be copied to the warehouse {self.describe()} "
-                f"({type(exc).__name__}: {first}); nothing of it is loaded, the next run loads it again") from exc
+                f"({type(exc).__name__}: {first}); nothing of it is in the warehouse, the next load re-syncs and "
+                "loads what is missing") from exc
         log.info("copied %s to %s (%s)", ", ".join(keys), self.describe(),
                  ", ".join(f"{t} {d.num_rows}" for t, _c, d in units if d.num_rows))
 
@@ -273,6 +282,7 @@ def open_working(target: WarehouseTarget, working_db: Path | None = None) -> Ite
                               f"(working_db, e.g. <warehouse dir>/{WORKING_FILE})")
         try:
             ensure_raw_schema(target_con)
+            target_con.execute(ONE_LOAD_PER_DAY)
         except target_con.errors as exc:
             raise TargetSyncError(f"cannot create the raw schema in {target_con.warehouse.describe()}: "
                                   f"{type(exc).__name__}: {str(exc).strip()}") from exc

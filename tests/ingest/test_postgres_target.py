@@ -339,6 +339,25 @@ def test_a_failing_target_stops_the_load_with_nothing_half_copied(
     assert_working_equals_target(pg)
 
 
+def test_a_day_racing_in_from_a_second_working_file_is_refused(
+    lz: LandingBuilder, pg: Pg, tmp_path: Path, rejected: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two containers (two working files) load the same day into one PostgreSQL: when the second re-synced
+    before the first committed, its copy of the day is refused (one load_batches row per source and day),
+    it stops with TargetSyncError, and its next load re-syncs and finds the day loaded."""
+    lz.write_day("crm", lz.DAY1, lz.valid_crm())
+    second = Pg(pg.build, tmp_path / "container2" / "ingest.duckdb")
+    _load(lz.root, pg, "r1", rejected)
+    monkeypatch.setattr(working.Working, "resync", lambda self, rebuilt=False: working.Resync())
+    with pytest.raises(TargetSyncError, match="crm:2025-01-01:r2"):
+        _load(lz.root, second, "r2", rejected)
+    monkeypatch.undo()
+    assert _load(lz.root, second, "r3", rejected).days_loaded == []
+    assert raw_rows(pg.build, "raw.load_batches", {"loaded_at"}) == [("crm:2025-01-01:r1", "crm", lz.DAY1, "r1", 1)]
+    assert _count(pg.build, "SELECT count(*) FROM raw.crm__accounts") == 3
+    assert_working_equals_target(second)
+
+
 def test_in_process_crash_before_the_target_commit(
     lz: LandingBuilder, pg: Pg, rejected: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
