@@ -16,8 +16,8 @@ close_and_publish(settings, month, *, run_id, reason=None, force=False, closed_b
                   triggered_by="cli") -> ClosePublished
     The step `kam close` and Airflow's finance_monthly run: quality gate -> close_month -> publish,
     each recorded in ops.pipeline_runs under `run_id`. The gate runs first, so nothing unchecked is
-    frozen or served: a blocking check raises GateBlocked and leaves the close state and serving.duckdb
-    as they were. When it returns, serving.duckdb shows the frozen figures (the same audited, atomic
+    frozen or served: a blocking check raises GateBlocked and leaves the close state and the serving
+    warehouse as they were. When it returns, the serving warehouse shows the frozen figures (the same audited, atomic
     publish as the nightly; the finance marts are views over finance.*, so no dbt build is needed).
     The caller holds the build warehouse (kam: warehouse_lock; Airflow: the one-slot pool).
 """
@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Literal
 
-import duckdb
-
+from kam_warehouse.core.warehouse import Connection, connect
+from kam_warehouse.serving.asof import as_of as build_as_of
 from kam_warehouse.serving.errors import CloseError
 from kam_warehouse.serving.finance_state import (
     CLOSE_LOG_TABLE,
@@ -123,25 +123,23 @@ def default_closed_by() -> str:
 def close_month(settings: Settings, month: date, *, run_id: str, force: bool = False,
                 reason: str | None = None, closed_by: str | None = None) -> CloseResult:
     """Freeze `month`'s whole concentration report in finance.* (see module docstring)."""
-    from kam_warehouse.asof import as_of_date
-
     month = month_start(month)
     label = month.strftime("%Y-%m")
     if force and not (reason and reason.strip()):
         raise CloseError(f"re-closing {label} needs a reason (--reason TEXT): it is recorded with the new version")
     who = closed_by or default_closed_by()
-    as_of = as_of_date(settings.build_db)
+    as_of = build_as_of(settings.build)
     if as_of is None or as_of < month_end(month):
         raise CloseError(
-            f"cannot close {label}: the build warehouse {settings.build_db} holds data only through "
+            f"cannot close {label}: the build warehouse {settings.build.describe()} holds data only through "
             f"{as_of or 'no loaded extract day'}; load the extracts through {month_end(month)} first"
         )
     now = datetime.now(UTC).replace(tzinfo=None)
-    with duckdb.connect(str(settings.build_db)) as con:
+    with connect(settings.build) as con:
         ensure_finance_schema(con)
         _require_views(con, settings)
         current = con.execute(
-            f"SELECT close_version, as_of_date, closed_at, count(*), any_value(closed_by) FROM {CLOSED_TABLE} "
+            f"SELECT close_version, as_of_date, closed_at, count(*), max(closed_by) FROM {CLOSED_TABLE} "
             "WHERE closed_month = ? AND is_current AND coalesce(figure_month, closed_month) = closed_month "
             "GROUP BY close_version, as_of_date, closed_at", [month]
         ).fetchone()
@@ -150,26 +148,21 @@ def close_month(settings: Settings, month: date, *, run_id: str, force: bool = F
             return CloseResult(month, "already_closed", current[0], current[3], current[1], current[2],
                                current[4] or "", _entities(con, month, current[0]))
         version = (current[0] + 1) if current else 1
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with con.transaction():
             figures, entities = _freeze(con, month, version, as_of=as_of, at=now, run_id=run_id, reason=reason,
                                         closed_by=who)
             if figures == 0:
                 raise CloseError(
-                    f"cannot close {label}: {FIGURES_VIEW} has no figures for that month in {settings.build_db} "
-                    "(no revenue, or dbt has not been built since the load)"
+                    f"cannot close {label}: {FIGURES_VIEW} has no figures for that month in "
+                    f"{settings.build.describe()} (no revenue, or dbt has not been built since the load)"
                 )
             status: CloseStatus = "reclosed" if current else "closed"
             _log(con, month, version, status, run_id, now, figures, reason)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     log.info("%s %s: %d figures, %d entities, version %d", status, label, figures, entities, version)
     return CloseResult(month, status, version, figures, as_of, now, who, entities)
 
 
-def _freeze(con: duckdb.DuckDBPyConnection, month: date, version: int, *, as_of: date, at: datetime,
+def _freeze(con: Connection, month: date, version: int, *, as_of: date, at: datetime,
             run_id: str, reason: str | None, closed_by: str) -> tuple[int, int]:
     """Insert version `version` of `month` (figures + comparison figures + entities); return the counts
     of the month's own figures and of its entities."""
@@ -213,23 +206,22 @@ def close_and_publish(settings: Settings, month: date, *, run_id: str, reason: s
     return ClosePublished(close=result, publish=published)  # type: ignore[arg-type]
 
 
-def _require_views(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+def _require_views(con: Connection, settings: Settings) -> None:
     names = [view.split(".", 1)[1] for view in (FIGURES_VIEW, ENTITIES_VIEW)]
-    found = {r[0] for r in con.execute(
-        "SELECT view_name FROM duckdb_views() WHERE schema_name = 'marts' AND view_name IN (?, ?)", names
-    ).fetchall()}
+    found = {name for name, kind in con.relations("marts") if kind == "view"}
     missing = [f"marts.{n}" for n in names if n not in found]
     if missing:
-        raise CloseError(f"{', '.join(missing)} missing in {settings.build_db}: run the nightly build (kam run) first")
+        raise CloseError(f"{', '.join(missing)} missing in {settings.build.describe()}: run the nightly build "
+                         "(kam run) first")
 
 
-def _entities(con: duckdb.DuckDBPyConnection, month: date, version: int) -> int:
+def _entities(con: Connection, month: date, version: int) -> int:
     row = con.execute(f"SELECT count(*) FROM {CLOSED_ENTITIES_TABLE} WHERE closed_month = ? AND close_version = ?",
                       [month, version]).fetchone()
     return int(row[0]) if row else 0
 
 
-def _log(con: duckdb.DuckDBPyConnection, month: date, version: int, action: str, run_id: str, at: datetime,
+def _log(con: Connection, month: date, version: int, action: str, run_id: str, at: datetime,
          figures: int, reason: str | None) -> None:
     con.execute(f"INSERT INTO {CLOSE_LOG_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [month, version, action, run_id, at, figures, reason])

@@ -17,7 +17,7 @@ PostgreSQL).
 
 from __future__ import annotations
 
-import duckdb
+from kam_warehouse.core.warehouse import Connection
 
 CLOSED_TABLE = "finance.concentration_closed"
 CLOSED_ENTITIES_TABLE = "finance.concentration_closed_entities"
@@ -47,6 +47,6 @@ FINANCE_DDL: tuple[str, ...] = (
 )
 
 
-def ensure_finance_schema(con: duckdb.DuckDBPyConnection) -> None:
+def ensure_finance_schema(con: Connection) -> None:
     for statement in FINANCE_DDL:
         con.execute(statement)

@@ -23,15 +23,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
 from typing import TYPE_CHECKING
 
-from kam_warehouse.core.warehouse import Warehouse, WarehouseError, connect
+from kam_warehouse.core.warehouse import WarehouseError
 from kam_warehouse.core.warehouse.publishing import KeptBuild, PublishBusy, SchemaPublisher
 from kam_warehouse.errors import WarehouseLocked
 from kam_warehouse.faults import fault_point
 from kam_warehouse.permissions import share, share_folder_only
 from kam_warehouse.serving import builds, parquet_export
+from kam_warehouse.serving.asof import as_of
 from kam_warehouse.serving.errors import PublishError
 from kam_warehouse.serving.files import remove_quietly
 from kam_warehouse.settings import Settings
@@ -46,14 +46,6 @@ SCHEMA_POINTS: tuple[str, ...] = (
     "publish:table_copied#1", "publish:partial_written", "publish:build_final", "parquet:table_written#1",
     "publish:exported", "serve:serving_swapped", "serve:pointer_switched", "publish:pruned",
 )
-
-
-def as_of(build: Warehouse) -> date | None:
-    """The build database's as-of date (kam_warehouse.asof on an interface connection)."""
-    from kam_warehouse.asof import as_of_in
-
-    with connect(build, read_only=True) as con:
-        return as_of_in(con)  # type: ignore[arg-type]  # portable SQL: information_schema + max()
 
 
 def remove_temporaries(settings: Settings) -> list[str]:

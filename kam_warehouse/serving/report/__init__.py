@@ -1,4 +1,4 @@
-"""Finance's month-end key-account revenue concentration report (xlsx, html, csv) from serving.duckdb.
+"""Finance's month-end key-account revenue concentration report (xlsx, html, csv) from the serving warehouse.
 
 Reads the serving warehouse read-only. When the month is closed every section (summary with MoM / YoY,
 by segment, top accounts and groups, Lorenz and Pareto charts) is what the close froze; only the
@@ -11,6 +11,7 @@ import logging
 from datetime import date
 from pathlib import Path
 
+from kam_warehouse.core.warehouse import WarehouseTarget
 from kam_warehouse.serving.errors import ReportError
 from kam_warehouse.serving.report.data import load
 
@@ -19,9 +20,10 @@ log = logging.getLogger(__name__)
 FORMATS: frozenset[str] = frozenset({"xlsx", "html", "csv"})
 
 
-def concentration_report(serving_db: Path, month: date, out_dir: Path, formats: set[str],
+def concentration_report(serving_db: WarehouseTarget, month: date, out_dir: Path, formats: set[str],
                          *, currency: str = "CNY") -> dict[str, Path]:
-    """Write `kam_concentration_<YYYY-MM>.<format>` for each format into `out_dir`; return format -> path."""
+    """Write `kam_concentration_<YYYY-MM>.<format>` for each format into `out_dir`; return format -> path.
+    `serving_db` is the serving warehouse (Settings.serving) or the path of a serving.duckdb."""
     unknown = set(formats) - FORMATS
     if unknown or not formats:
         raise ReportError(f"unknown report format(s) {sorted(unknown)}; choose from {sorted(FORMATS)}")

@@ -13,11 +13,11 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path
+from decimal import Decimal
 
-import duckdb
 import pandas as pd
 
+from kam_warehouse.core.warehouse import Connection, WarehouseTarget, as_warehouse, connect
 from kam_warehouse.serving.errors import ReportError
 
 #: every metric of mart_revenue_concentration_monthly, in its column order (CSV, BI shape)
@@ -107,16 +107,18 @@ def wide(long: pd.DataFrame, figure_set: str, month: date) -> pd.DataFrame:
         ["level", "window", "segment"], ignore_index=True)
 
 
-def load(serving_db: Path, month: date, *, pulled_at: datetime | None = None) -> ReportData:
-    """Everything the report of `month` shows (see module docstring)."""
+def load(serving: WarehouseTarget, month: date, *, pulled_at: datetime | None = None) -> ReportData:
+    """Everything the report of `month` shows (see module docstring), read from the serving warehouse
+    (serving.duckdb, or the marts schema of a server warehouse's serving database)."""
     from kam_warehouse.serving.close import comparison_months
 
-    if not serving_db.exists():
+    warehouse = as_warehouse(serving)
+    serving_db = warehouse.describe()
+    if not warehouse.exists():
         raise ReportError(f"serving warehouse {serving_db} does not exist; run `kam run` (or `kam publish`) first")
     month = month.replace(day=1)
-    with duckdb.connect(str(serving_db), read_only=True) as con:
-        tables = {r[0] for r in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'").fetchall()}
+    with connect(warehouse, read_only=True) as con:
+        tables = {name for name, _kind in con.relations("marts")}
         missing = [t for t in REQUIRED if t not in tables]
         if missing:
             raise ReportError(f"{serving_db} has no marts.{', marts.'.join(missing)}: not a KAM serving warehouse "
@@ -159,11 +161,17 @@ def load(serving_db: Path, month: date, *, pulled_at: datetime | None = None) ->
     )
 
 
-def _df(con: duckdb.DuckDBPyConnection, sql: str, params: list[object]) -> pd.DataFrame:
-    return con.execute(sql, params).df()
+def _df(con: Connection, sql: str, params: list[object]) -> pd.DataFrame:
+    """The rows as a DataFrame, exact decimals as floats on every engine (as DuckDB's own df() gives them)."""
+    df = con.fetch_df(sql, params)
+    for column in df.columns:
+        values = df[column].dropna()
+        if df[column].dtype == object and not values.empty and isinstance(values.iloc[0], Decimal):
+            df[column] = df[column].astype(float)
+    return df
 
 
-def _close_info(con: duckdb.DuckDBPyConnection, month: date) -> CloseInfo | None:
+def _close_info(con: Connection, month: date) -> CloseInfo | None:
     row = con.execute(
         "SELECT close_version, closed_at, as_of_date, closed_by, closed_by_run_id, close_reason "
         "FROM marts.mart_finance_close_versions WHERE closed_month = ? AND is_current "

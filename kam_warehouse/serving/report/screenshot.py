@@ -16,8 +16,7 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-import duckdb
-
+from kam_warehouse.core.warehouse import WarehouseTarget, as_warehouse, connect
 from kam_warehouse.serving.errors import ReportError
 
 #: flags for a headless Chromium that stays off the network (see /work/.library/env/machines/python.md)
@@ -50,11 +49,12 @@ def screenshot(html: Path, png: Path, *, width: int = 1280, height: int = 1600, 
     return png
 
 
-def report_month(serving_db: Path) -> date:
+def report_month(serving_db: WarehouseTarget) -> date:
     """The latest closed month of a served warehouse, else the latest month with data through its end."""
-    if not serving_db.exists():
-        raise ReportError(f"serving warehouse {serving_db} does not exist; run `make demo` first")
-    with duckdb.connect(str(serving_db), read_only=True) as con:
+    warehouse = as_warehouse(serving_db)
+    if not warehouse.exists():
+        raise ReportError(f"serving warehouse {warehouse.describe()} does not exist; run `make demo` first")
+    with connect(warehouse, read_only=True) as con:
         closed = con.execute("SELECT max(closed_month) FROM marts.mart_finance_close_versions").fetchone()
         if closed and closed[0]:
             return closed[0]
@@ -62,7 +62,7 @@ def report_month(serving_db: Path) -> date:
                           "WHERE revenue_month < (SELECT date_trunc('month', as_of_date + 1) "
                           "FROM marts._publish_info)").fetchone()
     if not row or not row[0]:
-        raise ReportError(f"{serving_db} has no complete month to report")
+        raise ReportError(f"{warehouse.describe()} has no complete month to report")
     return row[0]
 
 
@@ -75,12 +75,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     settings = Settings.from_env(warehouse=args.warehouse)
-    month = report_month(settings.serving_db)
+    month = report_month(settings.serving)
     with tempfile.TemporaryDirectory(prefix="kam-report-") as tmp:
-        html = concentration_report(settings.serving_db, month, Path(tmp), {"html"},
+        html = concentration_report(settings.serving, month, Path(tmp), {"html"},
                                     currency=settings.reporting_currency)["html"]
         screenshot(html, args.out)
-    print(f"{args.out}: concentration report {month:%Y-%m} of {settings.serving_db}")
+    print(f"{args.out}: concentration report {month:%Y-%m} of {settings.serving.describe()}")
     return 0
 
 
