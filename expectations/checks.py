@@ -49,13 +49,18 @@ class Check:
         return (self.table, *self.reads)
 
     def sql(self, params: Mapping[str, Any]) -> str:
-        """The GX query: thresholds substituted, and `batch_rows` bound to GX's `{batch}` in a leading CTE
-        (GX substitutes `{batch}` as a subquery, which must not be followed by an alias)."""
+        """The GX query: thresholds substituted, and `batch_rows` bound to GX's `{batch}` in a leading CTE.
+
+        GX substitutes `{batch}` as a parenthesised subquery, with its own alias unless the query has a
+        JOIN (then the query must alias it). PostgreSQL needs an alias on a subquery in FROM, so the CTE
+        always has a JOIN (a one-row CROSS JOIN) and aliases the batch itself: the same SQL on DuckDB and
+        PostgreSQL whatever joins the check's own query has."""
         numeric = {k: _sql_literal(v) for k, v in params.items()}
         numeric |= {f"{k}_pct": f"{100 * v:g}" for k, v in params.items()
                     if isinstance(v, int | float) and not isinstance(v, bool)}
         body = Template(self.query).substitute(numeric).strip()
-        head = "WITH batch_rows AS (SELECT * FROM {batch})"
+        head = ("WITH batch_rows AS (SELECT batch_source.* FROM {batch} AS batch_source "
+                "CROSS JOIN (SELECT 1 AS one) AS one_row)")
         if body[:4].upper() == "WITH":
             return f"{head},{body[4:]}"
         return f"{head}\n{body}"

@@ -10,6 +10,8 @@ embedded file for writing in this process.
 from __future__ import annotations
 
 import logging
+import re
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ from kam_warehouse.core.warehouse import Warehouse
 log = logging.getLogger(__name__)
 
 DATASOURCE = "build_warehouse"
+_DRIVER_PREFIX = re.compile(r"^\([\w.]+\)\s*")
 SITE = "kam_gate"
 
 
@@ -92,10 +95,12 @@ def _ephemeral_context(gx: Any, data_docs_dir: Path) -> Any:
 
 @contextmanager
 def _read_only_datasource(context: Any, warehouse: Warehouse) -> Iterator[Any]:
-    datasource = context.data_sources.add_sql(
-        name=DATASOURCE, connection_string=warehouse.sqlalchemy_url(),
-        kwargs={"connect_args": warehouse.sqlalchemy_connect_args(read_only=True)},
-    )
+    with warnings.catch_warnings():  # "a more specific PostgresDatasource may be more appropriate": same SQL
+        warnings.filterwarnings("ignore", message=".*more specific .*Datasource may be more appropriate")
+        datasource = context.data_sources.add_sql(
+            name=DATASOURCE, connection_string=warehouse.sqlalchemy_url(),
+            kwargs={"connect_args": warehouse.sqlalchemy_connect_args(read_only=True)},
+        )
     try:
         yield datasource
     finally:
@@ -131,11 +136,20 @@ def _expectation(gx: Any, p: PlannedCheck) -> Any:
         unexpected_rows_query=p.sql, description=f"{p.check.name}: no violating rows", meta=meta)
 
 
-def _evaluation(er: Any) -> Evaluation:
-    info = er.exception_info or {}
+def _raised(info: dict[str, Any]) -> dict[str, Any] | None:
+    """The exception an expectation's metrics raised: GX reports it at the top of `exception_info`, or
+    per metric (a dict of metric id -> the same fields) when a metric query failed."""
     if info.get("raised_exception"):
-        message = str(info.get("exception_message", "unknown error")).splitlines()[0][:300]
-        return Evaluation(False, "error", (f"query failed: {message}",))
+        return info
+    return next((v for v in info.values() if isinstance(v, dict) and v.get("raised_exception")), None)
+
+
+def _evaluation(er: Any) -> Evaluation:
+    raised = _raised(er.exception_info or {})
+    if raised is not None:
+        # SQLAlchemy prefixes the driver's class: "(psycopg2.errors.UndefinedColumn) column ... does not exist"
+        message = _DRIVER_PREFIX.sub("", str(raised.get("exception_message") or "unknown error"))
+        return Evaluation(False, "error", (f"query failed: {message.splitlines()[0][:300]}",))
     result = er.result or {}
     rows = (result.get("details") or {}).get("unexpected_rows") or []
     return Evaluation(bool(er.success), str(result.get("observed_value")), tuple(str(r.get("detail", r)) for r in rows))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 
 from ingest.contract import ENTITIES
 from ingest.schema import ensure_raw_schema
+from kam_warehouse.core.warehouse import Warehouse, locate
 from kam_warehouse.settings import REPO_ROOT
 
 #: ten extract days of two entities, each file loaded at 01:00 of its day
@@ -56,14 +58,38 @@ def config_dir(tmp_path: Path) -> Path:
     return d
 
 
-@pytest.fixture
-def good_db(tmp_path: Path) -> Path:
-    db = tmp_path / "build.duckdb"
+def write_good_db(db: Path) -> Path:
+    """The consistent build warehouse (every GX check passes on it) as an embedded DuckDB file."""
     with duckdb.connect(str(db)) as con:
         ensure_raw_schema(con)
         con.execute(MANIFEST_SQL)
         _raw_and_staging(con)
     return db
+
+
+@pytest.fixture
+def good_db(tmp_path: Path) -> Path:
+    return write_good_db(tmp_path / "build.duckdb")
+
+
+@pytest.fixture(scope="module")
+def good_duckdb_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One good DuckDB file per module, the source of the PostgreSQL copies (never written)."""
+    return write_good_db(tmp_path_factory.mktemp("good") / "build.duckdb")
+
+
+@pytest.fixture
+def pg_good_build(good_duckdb_file: Path, pg_warehouse_url, postgres_server, tmp_path: Path) -> Warehouse:
+    """The same good build warehouse on PostgreSQL: raw and staging copied, types kept, into a fresh build
+    database (tests/dbt/engine_copy.py)."""
+    sys.path.insert(0, str(Path(__file__).parents[1] / "dbt"))
+    from engine_copy import copy_schema_to_postgres
+
+    build = locate(pg_warehouse_url(), tmp_path).build
+    dsn = postgres_server.url(build.database)  # type: ignore[attr-defined]
+    for schema in ("raw", "staging"):
+        copy_schema_to_postgres(good_duckdb_file, dsn, schema)
+    return build
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ on good data and fails, by name, on bad) and the dbt build's tests, recorded wit
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -16,37 +17,10 @@ from expectations.gate import run_gate
 from expectations.results import DQ_RESULTS_COLUMNS, GateResult
 from kam_warehouse.core.errors import ConfigError
 
-BAD_DATA: dict[str, tuple[str, str, str]] = {
-    # scenario -> (check name, SQL that breaks it, text expected in the failure line)
-    "quarantine_share": (
-        "raw.quarantine_share",
-        "UPDATE raw.load_manifest SET rows_quarantined = 8 WHERE entity = 'invoice_lines' "
-        "AND extract_day = DATE '2025-03-10'",
-        "raw.quarantine_share billing.invoice_lines 8.0% > 2%",
-    ),
-    "rejected_files": (
-        "raw.rejected_files",
-        "INSERT INTO raw.load_manifest VALUES ('billing/2025-03-11/invoices.csv', 'billing', 'invoices', "
-        "DATE '2025-03-11', 0, 's', 0, NULL, 0, 0, 0, NULL, 'b', 'rejected', 'missing required column due_date', "
-        "TIMESTAMP '2025-03-11 01:00:00')",
-        "raw.rejected_files billing/2025-03-11/invoices.csv was rejected: missing required column due_date",
-    ),
-    "freshness": (
-        "raw.freshness",
-        "DELETE FROM raw.load_manifest WHERE source = 'crm' AND extract_day > DATE '2025-03-05'",
-        "raw.freshness crm: latest loaded extract day 2025-03-05",
-    ),
-    "record_lost_in_staging": (
-        "reconcile.raw_keys_in_staging",
-        "DELETE FROM staging.stg_billing__invoices WHERE invoice_id = 'invoices-2'",
-        "raw.billing__invoices holds 3 distinct keys (invoice_id) but staging.stg_billing__invoices has 2 rows",
-    ),
-    "record_doubled_in_staging": (
-        "reconcile.raw_keys_in_staging",
-        "INSERT INTO staging.stg_billing__fx_rates SELECT * FROM staging.stg_billing__fx_rates LIMIT 1",
-        "raw.billing__fx_rates holds 3 distinct keys (rate_date, currency) but staging.stg_billing__fx_rates has 4",
-    ),
-}
+# the suite runs with --import-mode=importlib: make this folder's helper module importable
+sys.path.insert(0, str(Path(__file__).parent))
+
+from gate_defects import BAD_DATA
 
 
 def _gate(db: Path, config_dir: Path, tmp_path: Path, dbt_target: Path | None, run_id: str = "r", *,

@@ -38,3 +38,13 @@ def test_apply_makes_gx_evaluate_expectations_on_duckdb(tmp_path: Path) -> None:
     result = batch.validate(gx.expectations.ExpectColumnValuesToBeBetween(column="x", min_value=0, max_value=3))
     assert result.exception_info.get("raised_exception") is not True
     assert result.success is False and result.result["unexpected_count"] == 1
+
+
+def test_the_workaround_is_keyed_on_the_warehouse_dialect(tmp_path: Path) -> None:
+    """The gate applies it for the warehouse's SQLAlchemy URL: DuckDB's only (PostgreSQL needs none)."""
+    from kam_warehouse.core.warehouse import locate
+
+    assert gx_duckdb_compat.dialect_of("postgresql+psycopg2://kam@db:5432/kam_build") == "postgresql"
+    assert gx_duckdb_compat.apply_for(locate("postgresql://kam@db:5432/kam", tmp_path).build.sqlalchemy_url()) is False
+    assert gx_duckdb_compat.apply_for(locate("", tmp_path).build.sqlalchemy_url()) is True
+    assert gx_duckdb_compat.gx_persists_duckdb_connections()
