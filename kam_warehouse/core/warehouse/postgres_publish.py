@@ -471,6 +471,8 @@ def read_arrow(con: PostgresConnection, schema: str, name: str) -> pa.Table:
         with con.raw.cursor() as cur:
             cur.copy_expert(f"COPY (SELECT {select} FROM {q(schema)}.{q(name)}) TO STDOUT "
                             "(FORMAT csv, FORCE_QUOTE *)", buffer)
+        if buffer.tell() == 0:
+            return pa.schema([(c, types[c]) for c, _ in columns]).empty_table()
         buffer.seek(0)
         read_types = {c: (pa.timestamp("us") if t == pa.timestamp("us", tz="UTC") else t) for c, t in types.items()}
         table = pacsv.read_csv(
