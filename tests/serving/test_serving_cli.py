@@ -47,3 +47,38 @@ def test_errors_exit_non_zero_with_a_message(settings: Settings) -> None:
     result = runner.invoke(app, ["report", "concentration", "--month", "2025-11", "--warehouse", wh])
     assert result.exit_code == 1
     assert "serving.duckdb" in result.output
+
+
+def test_publish_rollback_and_grant_reader_on_postgres(settings: Settings, pg_warehouse_url, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """With KAM_WAREHOUSE_URL=postgresql://...: `kam publish` swaps the serving schemas, `--rollback`
+    swaps back, `kam warehouse grant-reader ROLE --create` grants the served schemas; on the embedded
+    warehouse grant-reader explains that readers get the serving group instead."""
+    from kam_warehouse.core.warehouse import connect
+    from tests.serving.stamped import PostgresStampedBuilds
+
+    url = pg_warehouse_url()
+    monkeypatch.setenv("KAM_CONFIG_DIR", str(settings.config_dir))
+    monkeypatch.setenv("KAM_WAREHOUSE_URL", url)
+    pg = Settings(landing_dir=settings.landing_dir, warehouse_dir=settings.warehouse_dir,
+                  config_dir=settings.config_dir, warehouse_url=url)
+    builds = PostgresStampedBuilds(pg)
+    runner, app, wh = CliRunner(), _app(), str(settings.warehouse_dir)
+    for run in ("first", "second"):
+        builds.write(run)
+        result = runner.invoke(app, ["publish", "--warehouse", wh])
+        assert result.exit_code == 0, result.output
+    assert "(schemas marts, ops)" in result.output
+    assert builds.served_run_id() == "second"
+    result = runner.invoke(app, ["publish", "--rollback", "--warehouse", wh])
+    assert result.exit_code == 0, result.output
+    assert builds.served_run_id() == "first"
+    result = runner.invoke(app, ["warehouse", "grant-reader", "kam_cli_reader", "--create", "--warehouse", wh])
+    assert result.exit_code == 0, result.output
+    assert "kam_cli_reader reads" in result.output and "SELECT on marts, " in result.output
+    with connect(pg.serving, read_only=True) as con:
+        assert con.scalar("SELECT has_table_privilege('kam_cli_reader', 'marts.build_stamp', 'SELECT')")
+        assert not con.scalar("SELECT has_table_privilege('kam_cli_reader', 'marts.build_stamp', 'INSERT')")
+    assert runner.invoke(app, ["warehouse", "grant-reader", "no_such_role", "--warehouse", wh]).exit_code == 1
+    monkeypatch.setenv("KAM_WAREHOUSE_URL", "")
+    result = runner.invoke(app, ["warehouse", "grant-reader", "x", "--warehouse", wh])
+    assert result.exit_code == 1 and "KAM_SERVING_GROUP" in result.output
