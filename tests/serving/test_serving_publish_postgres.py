@@ -229,3 +229,28 @@ def test_publish_without_a_build_database_is_an_actionable_error(pg: Settings, p
     postgres_server.psql(f'DROP DATABASE "{pg.build.database}" WITH (FORCE)')  # type: ignore[attr-defined]
     with pytest.raises(PublishError, match="kam run"):
         publish(pg, run_id="x")
+
+
+def test_the_documented_sql_script_sets_up_the_same_reader(pg: Settings, pg_builds: PostgresStampedBuilds,
+                                                           postgres_server) -> None:  # type: ignore[no-untyped-def]
+    """scripts/postgres-reader-role.sql (what a DBA runs instead of grant-reader): its role reads the
+    served build, later publishes grant it before the swap, and it cannot write."""
+    from kam_warehouse.settings import REPO_ROOT
+
+    pg_builds.publish("s1")
+    db = pg.serving.database  # type: ignore[attr-defined]
+    subprocess.run([str(postgres_server.bin_dir / "psql"), "-h", postgres_server.host, "-p", str(postgres_server.port),
+                    "-U", postgres_server.user, "-d", db, "-v", "reader=kam_sql_reader", "-v", f"db={db}", "-q",
+                    "-f", str(REPO_ROOT / "scripts" / "postgres-reader-role.sql")], check=True, capture_output=True)
+    postgres_server.psql("DROP ROLE IF EXISTS kam_sql_bi; CREATE ROLE kam_sql_bi LOGIN IN ROLE kam_sql_reader")
+    pg_builds.publish("s2")
+    con = psycopg2.connect(_dsn(pg, "kam_sql_bi"))
+    try:
+        with con.cursor() as cur:
+            cur.execute("SELECT run_id FROM marts._publish_info")
+            assert cur.fetchone() == ("s2",)
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                cur.execute("INSERT INTO ops.pipeline_runs VALUES ('x', 'y')")
+    finally:
+        con.close()
+    assert grant_reader(pg, "kam_sql_reader") == ["marts", "marts__s1", "ops", "ops__s1"]  # idempotent with it
