@@ -20,6 +20,7 @@ from pathlib import Path
 
 import duckdb
 
+from kam_warehouse.core.warehouse import WarehouseError, WarehouseTarget, as_warehouse, connect
 from kam_warehouse.serving.files import PARTIAL, pid_alive, remove_quietly, temp_owner, temp_path
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,28 @@ def same_info(copy: Path, original: Path) -> None:
         _info_cache[(str(copy), st.st_ino, st.st_mtime_ns, st.st_size)] = BuildInfo(
             name=info.name, path=copy, run_id=info.run_id, published_at=info.published_at,
             as_of_date=info.as_of_date, tables=info.tables)
+
+
+def served_info(serving: WarehouseTarget) -> BuildInfo | None:
+    """The build the serving warehouse serves (Settings.serving, any engine; a path = serving.duckdb),
+    from its marts._publish_info; None before the first publish. `path` is the serving file, or where
+    a server warehouse serves (for messages)."""
+    warehouse = as_warehouse(serving)
+    if isinstance(serving, Path | str):
+        return read_info(Path(serving))
+    if not warehouse.exists():
+        return None
+    try:
+        with connect(warehouse, read_only=True) as con:
+            if not con.has_relation("marts", PUBLISH_INFO.split(".", 1)[1]):
+                return None
+            row = con.execute(f"SELECT run_id, published_at, as_of_date, tables FROM {PUBLISH_INFO}").fetchone()
+    except WarehouseError:
+        return None
+    if row is None:
+        return None
+    return BuildInfo(name=build_name(row[0]), path=Path(warehouse.describe()), run_id=row[0], published_at=row[1],
+                     as_of_date=row[2], tables=row[3])
 
 
 def served_build(serving_db: Path) -> BuildInfo | None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import duckdb
 import pytest
 
+from kam_warehouse.serving import builds as kept_builds
 from kam_warehouse.serving import history, publish, rollback
 from kam_warehouse.serving.errors import PublishError
 from kam_warehouse.serving.parquet_export import read_pointer
@@ -81,6 +82,9 @@ def test_publish_copies_tables_and_views_as_tables_with_publish_info(settings: S
     assert parquet == (builds.stamp_rows("run-a"),)
     assert not Path(f"{settings.serving_db}.wal").exists()
     assert [r.build for r in history.read_history(settings.builds_dir)] == ["run-a"]
+    for target in (settings.serving, settings.serving_db):  # any engine's serving warehouse, or the file
+        info = kept_builds.served_info(target)
+        assert info is not None and (info.run_id, info.tables) == ("run-a", 4)
 
 
 def test_concurrent_reader_never_fails_and_never_sees_a_torn_build(settings: Settings, builds: StampedBuilds, tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from kam_warehouse.core.warehouse import connect
 from kam_warehouse.core.warehouse.publishing import schema_publisher
-from kam_warehouse.serving import publish, rollback
+from kam_warehouse.serving import builds, publish, rollback
 from kam_warehouse.serving.errors import PublishError
 from kam_warehouse.serving.parquet_export import read_pointer
 from kam_warehouse.serving.readers import grant_reader
@@ -90,6 +90,8 @@ def test_publish_copies_tables_and_views_with_types_comments_and_publish_info(
     assert str(exported.schema.field("amount").type) == "decimal128(18, 2)"
     assert _history(pg) == [("run_a", "publish")]
     assert _schemas(pg) == ["marts", "ops"]
+    info = builds.served_info(pg.serving)
+    assert info is not None and (info.run_id, info.tables) == ("run_a", 4)
 
 
 def test_rollback_keep_n_and_history(pg: Settings, pg_builds: PostgresStampedBuilds) -> None:
