@@ -8,8 +8,9 @@ Layout under `Settings.parquet_dir` (`<warehouse>/parquet`):
 A reader resolves the pointer ONCE, then reads every table it needs from `parquet/<build>/`: all its
 tables come from one build even if a publish or rollback re-points CURRENT meanwhile (the old build's
 folder stays until it is pruned, `publish.keep_builds` publishes later). CURRENT is replaced by an
-atomic rename right after serving.duckdb (kam_warehouse.serving.publish), and the next run re-points it
-if a kill fell between the two. docs/bi.md shows the pattern for DuckDB, pandas/Arrow and Spark.
+atomic rename right after serving.duckdb (kam_warehouse.serving.publish) or, on a server warehouse,
+right after the schema swap (exported from the staged schemas: export_tables); the next run re-points
+it if a kill fell between the two. docs/bi.md shows the pattern for DuckDB, pandas/Arrow and Spark.
 """
 
 from __future__ import annotations

@@ -1,5 +1,9 @@
 """Write-audit-publish of the serving warehouse, and rollback to a build that was served before.
 
+A server warehouse (PostgreSQL: a schema publisher, kam_warehouse.core.warehouse.publishing) publishes
+by swapping schemas: kam_warehouse.serving.schema_publish, the same steps and guarantees. What follows
+is the embedded engine's path, by file:
+
 publish(settings, run_id), under `builds/.publish.lock` (kam_warehouse.serving.recovery):
   0. recover - clean what a killed publish left, repair serving's bookkeeping (recovery module);
   1. write   - materialise marts.* and ops.* of build.duckdb into builds/.<build>.duckdb.<pid>.partial

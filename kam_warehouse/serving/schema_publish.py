@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 #: the fault points a schema publish reaches, in order (tests/faults kills at each)
 SCHEMA_POINTS: tuple[str, ...] = (
     "publish:table_copied#1", "publish:partial_written", "publish:build_final", "parquet:table_written#1",
-    "publish:exported", "serve:serving_swapped", "serve:pointer_switched", "publish:pruned",
+    "publish:exported", "serve:renamed_uncommitted", "serve:serving_swapped", "serve:pointer_switched", "publish:pruned",
 )
 
 
@@ -149,7 +149,7 @@ def _export(settings: Settings, publisher: SchemaPublisher, tag: str) -> None:
 
 def _serve(settings: Settings, publisher: SchemaPublisher, tag: str, *, action: str) -> None:
     try:
-        publisher.swap(tag, action=action)
+        publisher.swap(tag, action=action, before_commit=lambda: fault_point("serve:renamed_uncommitted"))
     except WarehouseError as exc:
         raise PublishError(f"{exc}; the previously served build is still served") from exc
     fault_point("serve:serving_swapped")

@@ -338,7 +338,7 @@ class PostgresPublisher(SchemaPublisher):
                         [len(staged.counts), staged.tag])
 
     # ------------------------------------------------------------------ swap
-    def swap(self, tag: str, *, action: str) -> None:
+    def swap(self, tag: str, *, action: str, before_commit: Callable[[], None] | None = None) -> None:
         deadline = time.monotonic() + SWAP_DEADLINE_S
         attempts = 0
         with self._serving() as con:
@@ -347,6 +347,8 @@ class PostgresPublisher(SchemaPublisher):
                 try:
                     with con.transaction():
                         self._swap_once(con, tag, action)
+                        if before_commit is not None:
+                            before_commit()
                     break
                 except psycopg2.Error as exc:
                     if exc.pgcode not in _RETRY_CODES or time.monotonic() > deadline:

@@ -94,9 +94,10 @@ class SchemaPublisher(ABC):
         """Every staged table has the build database's row count (raises WarehouseError otherwise)."""
 
     @abstractmethod
-    def swap(self, tag: str, *, action: str) -> None:
+    def swap(self, tag: str, *, action: str, before_commit: Callable[[], None] | None = None) -> None:
         """In one transaction: the served schemas become those of the build `tag` (staged or kept), the
-        previously served ones are kept under their tag, and the served history records it."""
+        previously served ones are kept under their tag, and the served history records it.
+        `before_commit()` runs inside the transaction, after the renames (a fault point)."""
 
     @abstractmethod
     def served(self) -> KeptBuild | None:
