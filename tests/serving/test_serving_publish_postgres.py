@@ -256,3 +256,26 @@ def test_the_documented_sql_script_sets_up_the_same_reader(pg: Settings, pg_buil
     finally:
         con.close()
     assert grant_reader(pg, "kam_sql_reader") == ["marts", "marts__s1", "ops", "ops__s1"]  # idempotent with it
+
+
+def test_a_prepared_statement_of_a_kept_session_reads_the_new_build(pg: Settings,
+                                                                   pg_builds: PostgresStampedBuilds) -> None:
+    """BI drivers prepare statements on long-lived connections: after a swap the same prepared
+    statement reads the new build (the schema rename invalidates cached plans), never the renamed old one."""
+    pg_builds.publish("q1")
+    con = psycopg2.connect(_dsn(pg, pg.serving.user))  # type: ignore[attr-defined]
+    con.autocommit = True
+    try:
+        with con.cursor() as cur:
+            cur.execute("PREPARE served AS SELECT min(b.run_id), count(*) FROM marts.build_stamp b "
+                        "JOIN marts._publish_info i ON i.run_id = b.run_id")
+            cur.execute("EXECUTE served")
+            assert cur.fetchone() == ("q1", pg_builds.stamp_rows("q1"))
+            pg_builds.publish("q2")
+            cur.execute("EXECUTE served")
+            assert cur.fetchone() == ("q2", pg_builds.stamp_rows("q2"))
+            rollback(pg)
+            cur.execute("EXECUTE served")
+            assert cur.fetchone() == ("q1", pg_builds.stamp_rows("q1"))
+    finally:
+        con.close()
