@@ -157,7 +157,7 @@ def _load_day(
     if inside_root(landing_dir, folder) and not is_complete(landing_dir, source, day):
         raise IngestError(f"{folder} is not complete (no _SUCCESS marker): not read; "
                           "wait for the source to finish writing it")
-    batch = Batch(landing_dir, source, day, run_id, datetime.now(UTC).replace(tzinfo=None))
+    batch = Batch(landing_dir, source, day, run_id, datetime.now(UTC).replace(tzinfo=None), nul_free=w.nul_free)
     day_load = DayLoad(source, day, batch.batch_id)
     con = w.con
     if day in loaded_days(con, source):

@@ -25,7 +25,7 @@ from ingest.contract import LINEAGE_COLUMNS, Entity
 from ingest.errors import IngestError
 from ingest.file_checks import open_checked, reader_checks_encoding, reject_invalid_utf8
 from ingest.fileinfo import FileInfo, count_records, inspect_file
-from ingest.manifest import Batch, record_file
+from ingest.manifest import Batch, record_file, without_nul
 from ingest.prepare import fetch_lines
 from ingest.references import drop_missing_keys
 from ingest.report import FileResult
@@ -78,7 +78,7 @@ def read_file(con: duckdb.DuckDBPyConnection, batch: Batch, e: Entity, path: Pat
         early = None if reader_checked else inspecting.result()
         csv_path, header = open_checked(rel, e, real, early, tmpdir)
         try:
-            scan = scan_csv(con, e, csv_path, header, scanned)
+            scan = scan_csv(con, e, csv_path, header, scanned, nul_free=batch.nul_free)
         except duckdb.Error as exc:  # e.g. a stray CR: the resilient path reads the file instead
             log.info("%s: DuckDB's reader failed (%s); reading it record by record", rel, type(exc).__name__)
             drop_rejects(con, f"{scanned}_rejects")
@@ -95,7 +95,7 @@ def read_file(con: duckdb.DuckDBPyConnection, batch: Batch, e: Entity, path: Pat
                 return read
             with phase("staged path (duplicate keys)"):
                 con.execute(f"DROP TABLE IF EXISTS {scanned}")
-                read.checked = _staged(con, e, csv_path, header, staged, dups)
+                read.checked = _staged(con, e, csv_path, header, staged, dups, nul_free=batch.nul_free)
             if read.checked.records == layout.data_records:
                 return read
             read.checked = None
@@ -109,8 +109,8 @@ def read_file(con: duckdb.DuckDBPyConnection, batch: Batch, e: Entity, path: Pat
     duplicates = con.execute(has_duplicates_sql(e, staged)).fetchone() is not None
     if duplicates:
         con.execute(duplicates_sql(e, staged, "_line", dups))
-    read.checked = Checked(f"({checked_sql(e, staged, '_line')})", parsed.records, parsed.malformed,
-                           duplicates, dups, raw_column=True)
+    sql = f"({checked_sql(e, staged, '_line', nul_free=batch.nul_free)})"
+    read.checked = Checked(sql, parsed.records, parsed.malformed, duplicates, dups, raw_column=True)
     return read
 
 
@@ -127,14 +127,16 @@ def _layout(info: FileInfo, csv_path: Path) -> FileInfo:
 
 
 def _staged(
-    con: duckdb.DuckDBPyConnection, e: Entity, csv_path: Path, header: list[str], table: str, dups: str
+    con: duckdb.DuckDBPyConnection, e: Entity, csv_path: Path, header: list[str], table: str, dups: str, *,
+    nul_free: bool = False,
 ) -> Checked:
     """A regular file with a (possibly) repeated key: all-VARCHAR staging + the duplicates table."""
     staged = stage_csv(con, csv_path, header, e.column_names, table)
     duplicates = con.execute(has_duplicates_sql(e, table)).fetchone() is not None
     if duplicates:
         con.execute(duplicates_sql(e, table, staged.line_expr, dups))
-    return Checked(f"({checked_sql(e, table, staged.line_expr)})", staged.records, staged.malformed,
+    return Checked(f"({checked_sql(e, table, staged.line_expr, nul_free=nul_free)})", staged.records,
+                   staged.malformed,
                    duplicates, dups)
 
 
@@ -203,6 +205,9 @@ def _quarantine(con: duckdb.DuckDBPyConnection, batch: Batch, e: Entity, read: R
     else:  # a regular file: a record is its physical line
         texts = fetch_lines(read.csv_path, set(lines))
     params = [read.rel, e.source, e.name, batch.day, batch.batch_id, batch.loaded_at]
+    if batch.nul_free:
+        texts = {line: without_nul(text, True) for line, text in texts.items()}
+        malformed = [dataclasses.replace(m, text=without_nul(m.text, True)) for m in malformed]
     _insert_quarantine(con, params, texts, malformed)
     return len(lines) + len(malformed)
 

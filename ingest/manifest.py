@@ -21,6 +21,9 @@ class Batch:
     day: date
     run_id: str
     loaded_at: datetime
+    #: the target's text cannot hold a NUL character (PostgreSQL): a value with one is quarantined
+    #: (`nul_character`) and a NUL in quarantined text or a header name is written as U+FFFD
+    nul_free: bool = False
 
     @property
     def batch_id(self) -> str:
@@ -51,10 +54,16 @@ def record_file(con: duckdb.DuckDBPyConnection, batch: Batch, result: FileResult
         [
             result.path, result.source, result.entity, batch.day, info.size, info.sha256, info.mtime_ns,
             result.encoding, result.rows_read, result.rows_loaded, result.rows_quarantined,
-            ",".join(result.extra_columns) or None, batch.batch_id, result.status, result.message,
+            without_nul(",".join(result.extra_columns), batch.nul_free) or None, batch.batch_id, result.status,
+            result.message,
             batch.loaded_at,
         ],
     )
+
+
+def without_nul(text: str, nul_free: bool) -> str:
+    """`text` as a target whose text cannot hold NUL stores it: each NUL as U+FFFD (else unchanged)."""
+    return text.replace("\x00", "\ufffd") if nul_free else text
 
 
 def record_file_quarantine(con: duckdb.DuckDBPyConnection, batch: Batch, result: FileResult) -> None:

@@ -45,13 +45,15 @@ class Scan:
     maybe_duplicates: bool
 
 
-def scan_csv(con: duckdb.DuckDBPyConnection, e: Entity, csv_path: Path, header: list[str], table: str) -> Scan:
+def scan_csv(
+    con: duckdb.DuckDBPyConnection, e: Entity, csv_path: Path, header: list[str], table: str, *, nul_free: bool = False
+) -> Scan:
     """Read `csv_path` once into temp table `table` (typed columns + `_err`), in file order."""
     rejects = f"{table}_rejects"
     con.execute("SET preserve_insertion_order = true")  # the temp table's row order is the file's
     with phase("scan: read_csv + casts + checks"):
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {table} AS {scan_checked_sql(e, read_csv_sql(csv_path, header, rejects))}"
+            f"CREATE OR REPLACE TEMP TABLE {table} AS {scan_checked_sql(e, read_csv_sql(csv_path, header, rejects), nul_free=nul_free)}"
         )
     good = count_rows(con, table)
     malformed = collect_malformed(con, rejects, good)

@@ -84,13 +84,17 @@ def reference_reason(c: Column) -> str:
     return _reason(cls, c, "not found in " + ".".join(c.references))
 
 
-def error_expr(c: Column, *, references: bool = True) -> str:
+def error_expr(c: Column, *, references: bool = True, nul_free: bool = False) -> str:
     """STRUCT(col, reason) of the first failing check of column `c`, NULL when it passes (the reference
-    check, which needs the `reference_joins`, left out when `references` is False)."""
+    check, which needs the `reference_joins`, left out when `references` is False). `nul_free`: the
+    target's text cannot hold NUL, so a text value holding one fails (`nul_character`)."""
     v = ident(c.name)
     branches: list[tuple[str, str]] = []
     if not c.nullable:
         branches.append((f"{v} IS NULL", f"{literal(f'missing_value: {c.name} is empty')}"))
+    if nul_free and c.type == "varchar":
+        branches.append((f"{v} IS NOT NULL AND contains({v}, chr(0))",
+                         _reason("nul_character", c, "holds a NUL character, which the warehouse cannot store")))
     type_failure = _type_failure(c)
     if type_failure:
         cond, reason = type_failure
@@ -118,19 +122,19 @@ def reference_joins(e: Entity, alias: str) -> str:
     return "\n".join(joins)
 
 
-def checked_sql(e: Entity, staged: str, line_expr: str) -> str:
+def checked_sql(e: Entity, staged: str, line_expr: str, *, nul_free: bool = False) -> str:
     """SELECT (_line, typed contract columns, _err STRUCT(col, reason)) over the staged table."""
     typed = ", ".join(f"{typed_expr(c)} AS {ident(c.name)}" for c in e.columns)
-    errors = ", ".join(error_expr(c) for c in e.columns)
+    errors = ", ".join(error_expr(c, nul_free=nul_free) for c in e.columns)
     return f"""SELECT {line_expr} AS _line, {typed}, coalesce({errors}) AS _err
         FROM {staged} s {reference_joins(e, 's')}"""
 
 
-def scan_checked_sql(e: Entity, source: str) -> str:
+def scan_checked_sql(e: Entity, source: str, *, nul_free: bool = False) -> str:
     """SELECT (typed contract columns, _err) over `source` (e.g. a read_csv call) with every check but
     the reference checks (see `ingest.references`), in one pass."""
     typed = ", ".join(f"{typed_expr(c)} AS {ident(c.name)}" for c in e.columns)
-    errors = ", ".join(error_expr(c, references=False) for c in e.columns)
+    errors = ", ".join(error_expr(c, references=False, nul_free=nul_free) for c in e.columns)
     return f"SELECT {typed}, coalesce({errors}) AS _err FROM {source}"
 
 

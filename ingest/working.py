@@ -97,6 +97,11 @@ class Working:
     def synced(self) -> bool:
         return self.target is not None
 
+    @property
+    def nul_free(self) -> bool:
+        """The target's text cannot hold a NUL character: ingest quarantines such values (`Batch.nul_free`)."""
+        return self.target is not None and not self.target.text_holds_nul
+
     def describe(self) -> str:
         return self.target.warehouse.describe() if self.target is not None else str(self.path)
 
@@ -300,13 +305,17 @@ def open_working(target: WarehouseTarget, working_db: Path | None = None) -> Ite
 
 def _open_file(path: Path) -> tuple[duckdb.DuckDBPyConnection, bool]:
     """Open (create) the working file; one that cannot be opened is replaced (it is a replica: the
-    target is the truth). Returns (connection, whether it starts empty)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    target is the truth), unless another process has it open (WarehouseInUse is raised: never delete
+    a file in use). Returns (connection, whether it starts empty)."""
+    from kam_warehouse.core.warehouse import WarehouseError, WarehouseInUse, connect
+
     fresh = not path.exists()
     try:
-        return duckdb.connect(str(path)), fresh
-    except duckdb.Error as exc:
+        return connect(path).raw, fresh
+    except WarehouseInUse:
+        raise
+    except WarehouseError as exc:
         log.warning("the working file %s cannot be opened (%s): rebuilt from the warehouse", path, exc)
         for stale in (path, path.with_name(path.name + ".wal")):
             stale.unlink(missing_ok=True)
-        return duckdb.connect(str(path)), True
+        return connect(path).raw, True

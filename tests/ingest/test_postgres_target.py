@@ -283,6 +283,17 @@ def test_missing_working_file_is_rebuilt_from_the_target(lz: LandingBuilder, pg:
     assert_working_equals_target(pg)
 
 
+def test_an_unreadable_working_file_is_replaced(lz: LandingBuilder, pg: Pg, rejected: Path) -> None:
+    """A working file that is not a DuckDB database any more (a broken disk, a stray copy) is replaced
+    by a rebuild from the target: nothing is loaded twice."""
+    lz.write_day("crm", lz.DAY1, lz.valid_crm())
+    _load(lz.root, pg, "r1", rejected)
+    pg.working_db.write_bytes(b"not a database" * 1000)
+    assert _load(lz.root, pg, "r2", rejected).days_loaded == []
+    assert _count(pg.build, "SELECT count(*) FROM raw.crm__accounts") == 3
+    assert_working_equals_target(pg)
+
+
 def test_the_target_is_the_truth_when_the_working_file_disagrees(
     lz: LandingBuilder, pg: Pg, rejected: Path
 ) -> None:
@@ -380,6 +391,33 @@ def test_in_process_crash_before_the_target_commit(
     monkeypatch.undo()
     assert _load(lz.root, pg, "r2", rejected).days_loaded == [("crm", lz.DAY1)]
     assert _count(pg.build, "SELECT count(*) FROM raw.crm__accounts") == 3
+    assert_working_equals_target(pg)
+
+
+def test_a_nul_character_is_quarantined_where_text_cannot_hold_it(
+    lz: LandingBuilder, pg: Pg, rejected: Path
+) -> None:
+    """PostgreSQL's text cannot hold NUL (DuckDB keeps it as data, test_irregular_files): on PostgreSQL a
+    text value with a NUL quarantines its row (`nul_character`, the record's text with U+FFFD for the
+    NUL), a NUL in a malformed record or an extra header name is written as U+FFFD, the rest loads."""
+    lz.write_day("crm", lz.DAY1, lz.valid_crm())
+    lines = str(lz.valid_billing(lines=2)["invoice_lines.csv"]).replace("updated_at\n", "updated_at,no\x00te\n", 1)
+    lines = lines.replace("\n", ",x\n").replace("updated_at,no\x00te,x\n", "updated_at,no\x00te\n")
+    lines += lz.line(invoice_line_id="L3", description="nul\x00byte").replace("\n", ",x\n")
+    lines += "L4,I1,P1,\"nul\x00\"tail,2,50.00,100.00,2025-01-01,2025-12-31,2025-01-01T10:00:00,x\n"
+    files = {**lz.valid_billing(lines=2), "invoice_lines.csv": lines}
+    lz.write_day("billing", lz.DAY1, files)
+    _load(lz.root, pg, "r1", rejected)
+    assert raw_rows(pg.build, "raw.billing__invoice_lines", {"_loaded_at"})[0][0] == "L1"
+    assert _count(pg.build, "SELECT count(*) FROM raw.billing__invoice_lines") == 2
+    quarantine = raw_rows(pg.build, "raw.quarantine", LOAD_TIME | {"batch_id", "source", "entity", "extract_day"})
+    assert [(q[1], q[2], q[3].split(":")[0]) for q in quarantine] == [
+        (4, "description", "nul_character"), (5, None, "truncated_last_line")]
+    assert quarantine[0][4].startswith("L3,I1,P1,nul\ufffdbyte,") and "\ufffd" in quarantine[1][4]
+    with connect(pg.build, read_only=True) as con:
+        assert con.scalar("SELECT extra_columns FROM raw.load_manifest WHERE entity = 'invoice_lines'") == "no\ufffdte"
+    assert _count(pg.build, "SELECT count(*) FROM raw.load_manifest WHERE rows_read <> rows_loaded + "
+                            "rows_quarantined") == 0
     assert_working_equals_target(pg)
 
 
