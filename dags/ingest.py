@@ -7,7 +7,12 @@ from airflow.sdk import CronDataIntervalTimetable, dag, task
 from kam_warehouse.orchestration import tasks
 from kam_warehouse.orchestration.assets import SOURCE_ASSETS, source_asset
 from kam_warehouse.orchestration.config import load
-from kam_warehouse.orchestration.defaults import INGEST_MAX_ACTIVE_RUNS, WAREHOUSE_POOL, dag_kwargs
+from kam_warehouse.orchestration.defaults import (
+    INGEST_MAX_ACTIVE_RUNS,
+    LOAD_PRIORITY,
+    WAREHOUSE_POOL,
+    dag_kwargs,
+)
 
 DOC = """
 ### ingest_{source}
@@ -19,6 +24,7 @@ Loads the **{source}** landing zone into the build warehouse (`raw.{source}__*`)
 * `load_landing` loads **every** pending complete day up to that day in date order (catch-up), in the
   one-slot `kam_warehouse` pool, and emits the Asset `kam_raw_{source}` that schedules `kam_nightly`.
   It never loads during a night: while a night holds the warehouse it waits (rescheduled, no slot held).
+  Loads go first in the pool (crm, then billing), so a landed day is loaded before a night claims.
   billing never loads a day crm has not loaded yet (its rows reference crm's accounts): it waits the
   same way, and fails naming the crm day after `nightly.max_runtime_minutes`.
 * Up to {max_runs} runs at once, so a sensor waiting for a late day never blocks catch-up or backfill
@@ -43,7 +49,8 @@ def ingest_dag(source: str) -> None:
         def wait_for_landing(**context) -> bool:
             return tasks.landing_complete(source, context)
 
-        @task(task_id="load_landing", pool=WAREHOUSE_POOL, outlets=[source_asset(source)])
+        @task(task_id="load_landing", pool=WAREHOUSE_POOL, outlets=[source_asset(source)],
+              priority_weight=LOAD_PRIORITY[source], weight_rule="absolute")
         def load_landing(**context) -> dict:
             return tasks.load_source(source, context)
 

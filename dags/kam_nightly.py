@@ -7,7 +7,7 @@ from airflow.sdk import TaskGroup, dag, task
 from kam_warehouse.orchestration import tasks
 from kam_warehouse.orchestration.assets import SERVING_ASSET, SOURCE_ASSETS
 from kam_warehouse.orchestration.config import load
-from kam_warehouse.orchestration.dbt_models import BUILD_TASK_ID, GROUP_ID, task_nodes
+from kam_warehouse.orchestration.dbt_models import BUILD_TASK_ID, GROUP_ID, task_layers
 from kam_warehouse.orchestration.defaults import WAREHOUSE_POOL, dag_kwargs
 
 DOC = """
@@ -20,10 +20,13 @@ command), so the published `ops.*` describe exactly the data the published marts
 
 0. `claim_warehouse` — takes the run lease on the warehouse (waits, rescheduled, while another writer
    holds it), then **skips** the run when there is nothing complete to publish, alerting when one
-   source has stayed behind the other (naming the source and the days). — one `dbt build` (models, seeds, data tests, unit tests), as in `kam run`.
-2. `dbt_models.<model>` — one task per dbt model and seed, in dbt's lineage: green when the model and its
-   tests passed, red with dbt's message when not. **Clear a failed model's task to re-run that model
-   alone** (`dbt build --select <model>`), then clear `quality_gate` and what follows.
+   source has stayed behind the other (naming the source and the days).
+1. `dbt_build` — one `dbt build` (models, seeds, data tests, unit tests), as in `kam run`.
+2. `dbt_models.<layer>` — one task per dbt layer (seeds, staging, intermediate, marts, ops), in their
+   lineage: its log has one line per model; green when every model and its tests passed, red naming each
+   failed model with dbt's message. **Clear a failed layer's task (downstream included) to re-run its
+   failed and skipped models** (one `dbt build --select ...`), then the layers below, the gate, tiers and
+   publish.
 3. `quality_gate` — the dbt tests' results and the Great Expectations checks (it runs also when a model task is
    red, so a failed dbt test is judged and recorded); a failed **block** check fails the run here, naming the
    checks; tiers and publish are held back (rows `held_back`) and the serving warehouse is unchanged.
@@ -32,14 +35,14 @@ command), so the published `ops.*` describe exactly the data the published marts
 6. `release_warehouse` — teardown: gives the lease back (also after a failed task).
 
 Every task that writes the warehouse runs in the one-slot pool `kam_warehouse` and holds the write lock
-with the run's lease; the model tasks only report (in parallel) unless cleared, when they rebuild under
+with the run's lease; the layer tasks only report unless cleared, when they rebuild under
 the same lock and lease. The DAG has `max_active_runs=1`. A run still unfinished after `nightly.max_runtime_minutes` times out and
 alerts (failure notifiers); `kam_nightly_deadline` alerts when the publish has not happened by
 `nightly.deadline_utc`. Failures of person-fixable kind (gate block, failed model) are not retried.
 """
 
 cfg = load()
-dbt_nodes = task_nodes()
+dbt_layers = task_layers()
 
 
 @dag(
@@ -63,8 +66,8 @@ def kam_nightly() -> None:
         return tasks.dbt_build(context)
 
     @task  # reports the build's outcome (no write); a cleared one rebuilds under the write lock + lease
-    def dbt_model(name: str, **context) -> str:
-        return tasks.dbt_model(name, context)
+    def dbt_layer(layer: str, **context) -> str:
+        return tasks.dbt_layer(layer, context)
 
     # none_skipped: a red model task (its dbt tests failed) must still reach the gate, which blocks and
     # records the verdict in ops.dq_results; a skipped night (nothing to publish) skips the gate too
@@ -83,11 +86,11 @@ def kam_nightly() -> None:
     claim = claim_warehouse()
     build = dbt_build()
     claim >> build
-    with TaskGroup(GROUP_ID, tooltip="one task per dbt model / seed; clear one to re-run it alone") as models:
-        by_id = {n.unique_id: dbt_model.override(task_id=n.name)(n.name) for n in dbt_nodes}
-        for node in dbt_nodes:
-            for upstream in node.upstream:
-                by_id[upstream] >> by_id[node.unique_id]
+    with TaskGroup(GROUP_ID, tooltip="one task per dbt layer; clear one to re-run its failed models") as models:
+        by_name = {x.name: dbt_layer.override(task_id=x.name)(x.name) for x in dbt_layers}
+        for layer in dbt_layers:
+            for upstream in layer.upstream:
+                by_name[upstream] >> by_name[layer.name]
     build >> models >> quality_gate() >> reclassify_tiers() >> publish() >> release_warehouse().as_teardown(
         setups=claim)
 

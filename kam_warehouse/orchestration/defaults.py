@@ -15,6 +15,10 @@ WAREHOUSE_POOL_DESCRIPTION = "KAM build warehouse (DuckDB): one writer at a time
 TAGS = ("kam",)
 #: ingest runs at once: a sensor waiting for a late day must not block catch-up of earlier days
 INGEST_MAX_ACTIVE_RUNS = 8
+#: pool priority of the ingest loads (weight_rule "absolute"): above every kam_nightly task, so a source
+#: that landed loads before a night claims the warehouse (instead of waiting out that night), and crm
+#: above billing (ingest.load.SOURCE_ORDER: billing rows reference crm's accounts, billing waits for crm)
+LOAD_PRIORITY = {"crm": 1000, "billing": 900}
 START_DATE = datetime(2024, 1, 1)
 
 

@@ -7,8 +7,10 @@
   lease; a task of a DAG without a lease (an ingest load, maintenance) is kept out while a night holds one.
 
 A busy warehouse never holds a worker or the pool slot: the task is rescheduled (state
-`up_for_reschedule`, no retry used) every `KAM_BUSY_RESCHEDULE_SECONDS` (default 20) and fails with the
-"busy: held by ..." message once it has waited `nightly.max_runtime_minutes`.
+`up_for_reschedule`, no retry used), first after `FIRST_RESCHEDULE` (a short wait — a skipping night, the
+other source's load — is over in seconds), then after half the time waited so far, at most every
+`KAM_BUSY_RESCHEDULE_SECONDS` (default 20), and fails with the "busy: held by ..." message once it has
+waited `nightly.max_runtime_minutes`.
 """
 
 from __future__ import annotations
@@ -24,10 +26,20 @@ from kam_warehouse.orchestration.runtime import log
 
 #: a lease is stale (its run is gone) this long after its last heartbeat, beyond the run timeout
 STALE_MARGIN = timedelta(minutes=30)
+#: the first reschedule of a waiting writer: most waits (a night that skips, the other source's load) end
+#: within seconds, and every try is a task start, so the wait grows from here to busy_reschedule()
+FIRST_RESCHEDULE = timedelta(seconds=2)
 
 
 def busy_reschedule() -> timedelta:
+    """The longest wait between two tries of a writer task kept out of a busy warehouse."""
     return timedelta(seconds=float(os.environ.get("KAM_BUSY_RESCHEDULE_SECONDS", "20")))
+
+
+def next_try_after(waited: timedelta) -> timedelta:
+    """Wait before the next try: FIRST_RESCHEDULE, then half the time waited so far, capped at
+    busy_reschedule() (about log2(max_runtime / 2 s) + max_runtime / 20 s tries in all)."""
+    return min(busy_reschedule(), max(FIRST_RESCHEDULE, waited / 2))
 
 
 def holder(context: Any) -> str:
@@ -73,8 +85,9 @@ def reschedule_or_fail(reason: str, context: Any, *, cause: BaseException | None
     waited = now - (first or now)
     if waited >= _max_wait():
         raise AirflowFailException(f"{reason} Gave up after waiting {waited}.") from cause
-    log.info("%s Trying again in %s (waited %s so far).", reason, busy_reschedule(), waited)
-    raise AirflowRescheduleException(now + busy_reschedule()) from cause
+    delay = next_try_after(waited)
+    log.info("%s Trying again in %s (waited %s so far).", reason, delay, waited)
+    raise AirflowRescheduleException(now + delay) from cause
 
 
 def acquire(context: Any) -> None:

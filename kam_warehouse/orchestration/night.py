@@ -126,6 +126,35 @@ def read_plan(build_db: Path, serving_db: Path) -> NightPlan:
     return NightPlan(states, published_at)
 
 
+#: days of a lag described one by one in an alert (the rest are counted)
+HINT_DAYS = 3
+
+
+def what_to_do(lag: Lag, landing_dir: Path) -> str:
+    """What the lagging source's landing folders show for the days it lacks, and who does what about it:
+    the alert's second half (ingest.landing's layout: <landing>/<source>/<YYYY-MM-DD>/_SUCCESS)."""
+    from ingest.landing import SUCCESS_MARKER, day_dir
+
+    hints = []
+    for day in lag.days[:HINT_DAYS]:
+        folder = day_dir(landing_dir, lag.source, day)
+        if not folder.is_dir():
+            hints.append(f"{lag.source}/{day}: nothing has landed ({folder} does not exist): ask the owner of the "
+                         f"{lag.source} extract to deliver it")
+        elif not (folder / SUCCESS_MARKER).is_file():
+            hints.append(f"{lag.source}/{day}: landed without its {SUCCESS_MARKER} marker ({folder}): the "
+                         f"{lag.source} extract did not finish; ask its owner to complete the delivery")
+        else:
+            hints.append(f"{lag.source}/{day}: complete in landing but not loaded: see the ingest_{lag.source} "
+                         f"run for {day} (a rejected file is named in its load_landing log; have it re-delivered "
+                         "fixed, then clear that task)")
+    more = len(lag.days) - HINT_DAYS
+    tail = f"; and {more} later day(s)" if more > 0 else ""
+    return (f"{'; '.join(hints)}{tail}. Until {lag.source} catches up the nightly skips and {lag.ahead}'s "
+            f"later day(s) wait unpublished; ingest_{lag.source} loads each day as soon as its {SUCCESS_MARKER} "
+            "appears, and the nightly then publishes without a manual trigger")
+
+
 def overdue_lags(plan: NightPlan, *, now: datetime, grace: timedelta) -> list[Lag]:
     """Lags older than `grace` (naive UTC `now`): worth an alert, not just a log line."""
     return [lag for lag in plan.lags if now - lag.since > grace]

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from functools import cache
 from typing import Any
 
 from kam_warehouse.errors import KamError, WarehouseLocked
@@ -16,16 +17,39 @@ log = logging.getLogger("kam_warehouse.airflow")
 TRIGGERED_BY = "airflow"
 
 
-def run_context(context: Any):  # -> kam_warehouse.pipeline.RunContext
+def run_context(context: Any, *, load_notices: tuple[str, ...] = ()):  # -> kam_warehouse.pipeline.RunContext
     """The same RunContext `kam run` uses, keyed by the DAG run: every step of one DAG run shares a run_id.
-    The Airflow log is the steps' own logging (each line once), so no progress callback."""
-    from kam_warehouse.pipeline import RunContext
+    The Airflow log is the steps' own logging (each line once), so no progress callback. `load_notices`
+    (the up-front landing check's) are added to the `load` step's message in ops.pipeline_runs."""
     from kam_warehouse.settings import Settings
 
     # no progress echo: the steps' own loggers (ingest.load, kam.dbt, ...) already write each line to the
     # task log, and echoing them through `progress` printed every line twice
-    return RunContext(settings=Settings.from_env(), run_id=context["dag_run"].run_id,
-                      triggered_by=TRIGGERED_BY)
+    return _context_class()(settings=Settings.from_env(), run_id=context["dag_run"].run_id,
+                            triggered_by=TRIGGERED_BY, load_notices=tuple(load_notices))
+
+
+@cache
+def _context_class() -> type:
+    """kam_warehouse.pipeline.RunContext plus the landing notices its load step records (imported when a
+    task runs, never at DAG parse time)."""
+    from dataclasses import dataclass
+
+    from kam_warehouse.pipeline import RunContext
+
+    @dataclass(frozen=True)
+    class AirflowRunContext(RunContext):
+        load_notices: tuple[str, ...] = ()
+
+        @contextmanager
+        def step(self, name: str) -> Iterator[Any]:
+            with super().step(name) as record:
+                yield record
+                if name == "load" and self.load_notices:
+                    record.message = "; ".join([record.message or "nothing new to load",
+                                                *(f"not read: {n}" for n in self.load_notices)])
+
+    return AirflowRunContext
 
 
 def landing_day(context: Any) -> date:

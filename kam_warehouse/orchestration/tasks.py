@@ -37,8 +37,9 @@ def load_source(source: str, context: Any) -> dict[str, Any]:
     from kam_warehouse.pipeline import step_load
 
     day = landing_day(context)
-    ctx = run_context(context)
     with fail_fast(), lease.writing(context, leased=False):
+        notices = landing_notices(source, run_context(context).settings)
+        ctx = run_context(context, load_notices=tuple(notices))
         through, waiting_for = loadable_through(source, day, ctx.settings.build_db)
         outcome = step_load(ctx, sources=[source], through_day=through) if through else None
     if waiting_for:
@@ -48,7 +49,28 @@ def load_source(source: str, context: Any) -> dict[str, Any]:
             context)
     return {"source": source, "through_day": day.isoformat(),
             "rows_loaded": outcome.record.rows_out if outcome else 0,
-            "summary": outcome.record.message if outcome else "nothing to load"}
+            "summary": outcome.record.message if outcome else "nothing to load", "notices": notices}
+
+
+def landing_notices(source: str, settings: Any) -> list[str]:
+    """`kam run`'s up-front landing check (kam_warehouse.pipeline.check_landing) for one source's load:
+    raises LandingProblem (the task fails, naming the path) when the landing zone is missing or empty;
+    returns — and logs as warnings — the notices about entries that will not be read that concern
+    `source` or no source (e.g. "billing/2026-01-07: no _SUCCESS yet, not read")."""
+    from kam_warehouse.pipeline import check_landing
+
+    notices = [n for n in check_landing(settings) if _concerns(n, source)]
+    for notice in notices:
+        log.warning("landing: %s", notice)
+    return notices
+
+
+def _concerns(notice: str, source: str) -> bool:
+    """A notice about `source`'s folder, or about a folder that is no source's (shown to every ingest)."""
+    from ingest.contract import SOURCES
+
+    about = notice.split("/", 1)[0].split(":", 1)[0]
+    return about == source or about not in SOURCES
 
 
 def loadable_through(source: str, day: date, build_db: Path) -> tuple[date | None, str | None]:
@@ -92,7 +114,7 @@ def claim_night(context: Any) -> str:
     from airflow.sdk.exceptions import AirflowSkipException
 
     from kam_warehouse.orchestration.config import load
-    from kam_warehouse.orchestration.night import overdue_lags, read_plan
+    from kam_warehouse.orchestration.night import overdue_lags, read_plan, what_to_do
     from kam_warehouse.orchestration.notifications import alert
 
     settings = run_context(context).settings
@@ -109,7 +131,7 @@ def claim_night(context: Any) -> str:
     lease.release(context)
     now = datetime.now(UTC).replace(tzinfo=None)
     for lag in overdue_lags(plan, now=now, grace=load().sensor_timeout):
-        alert(lag.describe(), context)
+        alert(f"{lag.describe()}. {what_to_do(lag, settings.landing_dir)}.", context)
     raise AirflowSkipException(f"kam_nightly: {plan.describe()}")
 
 
@@ -143,8 +165,8 @@ def publish(context: Any) -> str | None:
 def dbt_build(context: Any) -> dict[str, dict[str, str]]:
     """The one `dbt build` (the step `kam run` runs). Returns every model's outcome for its model task.
 
-    A failed model does not fail this task: its own task in the `dbt_models` group turns red with dbt's
-    message, so the graph shows which model broke. A dbt crash (no node results) fails here.
+    A failed model does not fail this task: its layer's task in the `dbt_models` group turns red naming
+    it with dbt's message, so the graph shows where the build broke. A dbt crash (no node results) fails here.
     """
     from kam_warehouse.dbt import DbtFailed
     from kam_warehouse.orchestration.dbt_models import model_outcomes
@@ -161,22 +183,32 @@ def dbt_build(context: Any) -> dict[str, dict[str, str]]:
         return model_outcomes(result)
 
 
-def dbt_model(name: str, context: Any) -> str:
-    """One model's task: report its outcome from the `dbt_build` task; when cleared by a person (a later
-    try), build the model and its tests alone."""
-    from kam_warehouse.orchestration.dbt_models import BUILD_TASK_ID, report_model
+def dbt_layer(layer: str, context: Any) -> str:
+    """One layer's task: report its models' outcomes from the `dbt_build` task (one log line per model);
+    when cleared by a person (a later try), build the layer's failed and skipped models and their tests in
+    one dbt invocation. The layer's models are read from the dbt manifest when the task runs, so a model
+    added since the DAG was parsed is reported too."""
+    from kam_warehouse.orchestration.dbt_models import (
+        BUILD_TASK_ID,
+        layer_models,
+        rebuild_selection,
+        report_layer,
+    )
 
     ti = context["ti"]
+    outcomes = ti.xcom_pull(task_ids=BUILD_TASK_ID)
     with fail_fast():
+        models = layer_models(layer)
         if ti.try_number > 1:
-            return _rebuild_model(name, context)
-        return report_model(name, ti.xcom_pull(task_ids=BUILD_TASK_ID))
+            return _rebuild(layer, rebuild_selection(models, outcomes), context)
+        return report_layer(layer, models, outcomes)
 
 
-def _rebuild_model(name: str, context: Any) -> str:
+def _rebuild(layer: str, models: tuple[str, ...], context: Any) -> str:
     from kam_warehouse import dbt
 
     settings = run_context(context).settings
+    log.info("dbt layer %s: rebuilding %s", layer, ", ".join(models))
     with lease.writing(context):
-        result = dbt.build(settings, select=name)
-    return f"dbt model {name} rebuilt alone: {result.summary()}"
+        result = dbt.build(settings, select=" ".join(models))
+    return f"dbt layer {layer}: rebuilt {', '.join(models)}: {result.summary()}"

@@ -79,8 +79,8 @@ def test_writing_runs_claim_first_and_release_in_a_teardown(dagbag, dag_id: str)
 
 def test_nightly_is_scheduled_on_either_source_and_has_a_deadline(dagbag) -> None:
     """kam_nightly runs when either source Asset is updated (a source re-loaded alone still triggers it),
-    has a run timeout, runs every dbt model task before the gate, and shows one task per dbt model wired
-    in dbt's lineage."""
+    has a run timeout, runs every dbt layer task before the gate, and shows one task per dbt layer wired
+    in the layers' lineage (a handful of tasks, not one per model: each task costs a start-up)."""
     dag = dagbag.dags["kam_nightly"]
     condition = dag.timetable.asset_condition
     assert type(condition).__name__ == "AssetAny"
@@ -88,11 +88,10 @@ def test_nightly_is_scheduled_on_either_source_and_has_a_deadline(dagbag) -> Non
     assert names == {"kam_raw_billing", "kam_raw_crm"}
     assert dag.dagrun_timeout is not None
     model_tasks = {t.task_id for t in dag.tasks if t.task_id.startswith("dbt_models.")}
-    assert {"dbt_models.fct_account_revenue_monthly", "dbt_models.mart_revenue_concentration_monthly",
-            "dbt_models.mart_account_tier_scores"} <= model_tasks
-    assert "dbt_models.int_account_revenue_monthly" in dag.get_task(
-        "dbt_models.fct_account_revenue_monthly").upstream_task_ids
-    assert dag.get_task("dbt_models.stg_crm__accounts").upstream_task_ids == {"dbt_build"}
+    assert model_tasks == {f"dbt_models.{layer}" for layer in ("seeds", "staging", "intermediate", "marts", "ops")}
+    assert "dbt_models.intermediate" in dag.get_task("dbt_models.marts").upstream_task_ids
+    assert dag.get_task("dbt_models.staging").upstream_task_ids == {"dbt_build"}
+    assert len(dag.tasks) <= 12
     assert dag.get_task("dbt_build").upstream_task_ids == {"claim_warehouse"}
     gate = dag.get_task("quality_gate")
     assert gate.upstream_task_ids and gate.upstream_task_ids <= model_tasks
@@ -110,6 +109,20 @@ def test_ingest_emits_its_source_asset(dagbag) -> None:
         assert [a.name for a in load.outlets] == [f"kam_raw_{source}"]
         sensor = dag.get_task("wait_for_landing")
         assert sensor.mode == "reschedule" and sensor.timeout > 0
+
+
+def test_loads_go_first_in_the_pool_crm_before_billing(dagbag) -> None:
+    """With both loads and a night's claim waiting for the one pool slot, the loads go first (a landed day
+    is loaded before a night claims, instead of waiting that night out), crm before billing (billing rows
+    reference crm's accounts: ingest.load.SOURCE_ORDER)."""
+    from ingest.load import SOURCE_ORDER
+
+    loads = {s: dagbag.dags[f"ingest_{s}"].get_task("load_landing") for s in SOURCE_ORDER}
+    assert all(t.weight_rule == "absolute" for t in loads.values())
+    weights = [loads[s].priority_weight for s in SOURCE_ORDER]
+    assert weights == sorted(weights, reverse=True) and len(set(weights)) == len(weights)
+    nightly = dagbag.dags["kam_nightly"]  # weight_rule downstream: a task's weight <= the sum of every task's
+    assert min(weights) > sum(t.priority_weight for t in nightly.tasks)
 
 
 def _module_references(path) -> list[tuple[str, str, int]]:

@@ -127,6 +127,50 @@ def test_rejected_day_fixed_and_reloaded_alone_is_published(dagbag, published, t
     assert _marts(env.warehouse / "serving.duckdb") == _marts(once), "day by day must equal one catch-up run"
 
 
+def test_a_source_that_stops_landing_is_alerted_with_what_to_do(dagbag, published, tmp_path, monkeypatch,
+                                                                 caplog) -> None:
+    """billing stops landing: its DAY2 folder never gets _SUCCESS while crm's DAY2 loads. The ingest task
+    shows the landing check's notice (task log and the load row of ops.pipeline_runs); once billing has
+    been behind longer than nightly.landing_wait_hours, kam_nightly skips and alerts naming the source,
+    the day, what the landing shows and what to do."""
+    import logging
+    import time
+
+    from kam_warehouse.orchestration import config
+    from kam_warehouse.settings import Settings
+
+    env = published[0].copy(tmp_path)
+    (env.landing / "billing" / DAY2.isoformat() / "_SUCCESS").unlink()
+    config_dir = tmp_path / "config"
+    shutil.copytree(Settings.from_env().config_dir, config_dir)
+    pipeline = config_dir / "pipeline.yml"
+    pipeline.write_text(pipeline.read_text().replace("landing_wait_hours: 6 ", "landing_wait_hours: 0.0005 "))
+    monkeypatch.setenv("KAM_CONFIG_DIR", str(config_dir))
+    config.load.cache_clear()  # the orchestration config is read once per process
+    try:
+        with env, caplog.at_level(logging.INFO):
+            assert run_dag(dagbag, "ingest_crm", _at(DAY2))[0] == "success"
+            assert run_dag(dagbag, "ingest_billing", _at(DAY1))[0] == "success"  # DAY1's run, re-run
+            time.sleep(2)  # > landing_wait_hours (1.8 s)
+            state, tis = run_dag(dagbag, "kam_nightly", _at(DAY2, 1))
+    finally:
+        config.load.cache_clear()
+    notice = f"billing/{DAY2}: no _SUCCESS yet, not read"
+    assert any(notice in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING), notice
+    with duckdb.connect(str(Settings.from_env(env.landing, env.warehouse).build_db), read_only=True) as con:
+        row = con.execute("SELECT message FROM ops.pipeline_runs WHERE step = 'load' AND triggered_by = 'airflow' "
+                          "ORDER BY started_at DESC LIMIT 1").fetchone()
+    assert row and row[0] == f"nothing new to load; not read: {notice}", row
+    assert (state, tis["claim_warehouse"]) == ("success", "skipped"), tis
+    alerts = [r.getMessage() for r in caplog.records if r.name == "kam_warehouse.alerts"]
+    assert len(alerts) == 1, alerts
+    assert alerts[0].startswith(f"KAM Warehouse: source billing is behind crm: billing day(s) {DAY2} not loaded")
+    assert f"billing/{DAY2}: landed without its _SUCCESS marker" in alerts[0]
+    assert "ask its owner to complete the delivery" in alerts[0]
+    assert published_through(env.warehouse / "serving.duckdb") == {"billing": DAY1, "crm": DAY1}
+    assert read_lease(env.warehouse / ".build.lock") is None
+
+
 def _one_catch_up_run(landing: Path, warehouse: Path, *, through: date) -> Path:
     """`kam run`'s steps (no scheduler) in one go over the same landing days up to `through` (a copy
     without the later day folders); returns its serving file."""

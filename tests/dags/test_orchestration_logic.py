@@ -202,3 +202,90 @@ def test_landing_day_is_the_logical_date_for_scheduled_and_manual_runs() -> None
     assert landing_day(manual).isoformat() == "2025-01-31"
     assert landing_day(scheduled).isoformat() == "2025-01-30"
     assert landing_day({"logical_date": None, "data_interval_start": datetime(2025, 1, 2, tzinfo=UTC)}).day == 2
+
+
+def test_dbt_layers_cover_every_model_once_and_form_no_cycle() -> None:
+    """The dbt_models tasks: one per layer (seeds, staging, intermediate, marts, ops), every model and seed
+    in exactly one; a model reading a later layer's model (int_group_tier_inputs reads a mart) moves to
+    that layer, so no layer reads one that comes after it."""
+    from kam_warehouse.orchestration.dbt_models import LAYERS, task_layers, task_nodes
+
+    layers = task_layers()
+    assert [x.name for x in layers] == list(LAYERS)
+    members = [m for x in layers for m in x.models]
+    assert sorted(members) == sorted(n.name for n in task_nodes()) and len(members) == len(set(members))
+    order = {x.name: i for i, x in enumerate(layers)}
+    assert all(order[u] < order[x.name] for x in layers for u in x.upstream)
+    layer_of = {m: x.name for x in layers for m in x.models}
+    assert layer_of["int_group_tier_inputs"] == "marts" and layer_of["int_account_groups"] == "intermediate"
+    assert layer_of["tier_weights"] == "seeds" and layer_of["stg_crm__accounts"] == "staging"
+
+
+def test_dbt_layer_report_names_each_failed_and_unbuilt_model() -> None:
+    """A layer task is green when all its models passed; red naming every failed model with dbt's message
+    and every model left unbuilt; a cleared one rebuilds only those (all, when every model passed)."""
+    from kam_warehouse.errors import KamError
+    from kam_warehouse.orchestration.dbt_models import rebuild_selection, report_layer
+
+    models = ("a", "b", "c")
+    ok = {m: {"status": "success", "message": ""} for m in models}
+    assert report_layer("marts", models, ok) == "dbt layer marts: 3 model(s) and their tests passed"
+    bad = {**ok, "b": {"status": "failed", "message": "test not_null_b_id failed: 2 rows"},
+           "c": {"status": "skipped", "message": ""}}
+    with pytest.raises(KamError, match=r"(?s)1 failed:\nb:\ntest not_null_b_id failed: 2 rows.*not built .*: c"):
+        report_layer("marts", models, bad)
+    with pytest.raises(KamError, match="no result from the `dbt_build` task"):
+        report_layer("marts", models, None)
+    assert rebuild_selection(models, bad) == ("b", "c")
+    assert rebuild_selection(models, ok) == models == rebuild_selection(models, None)
+
+
+def test_a_waiting_writer_tries_again_soon_then_less_often(monkeypatch) -> None:
+    """A writer kept out of a busy warehouse tries again after 2 s (a skipping night or the other source's
+    load is over in seconds), then after half the time waited, at most every KAM_BUSY_RESCHEDULE_SECONDS."""
+    from kam_warehouse.orchestration.lease import next_try_after
+
+    monkeypatch.setenv("KAM_BUSY_RESCHEDULE_SECONDS", "20")
+    waits = [next_try_after(timedelta(seconds=s)).total_seconds() for s in (0, 3, 10, 30, 3600)]
+    assert waits == [2.0, 2.0, 5.0, 15.0, 20.0]
+
+
+def test_ingest_shows_the_landing_checks_notices_for_its_source(tmp_path: Path, monkeypatch) -> None:
+    """The ingest task runs kam run's up-front landing check: a missing landing zone fails it naming the
+    path; a day folder without _SUCCESS is a notice for its own source's task (not the other's), and a
+    folder that is no source's is shown to both."""
+    from kam_warehouse.errors import LandingProblem
+    from kam_warehouse.orchestration.tasks import landing_notices
+    from kam_warehouse.settings import Settings
+
+    landing = tmp_path / "landing"
+    settings = Settings.from_env(landing, tmp_path / "wh")
+    with pytest.raises(LandingProblem, match="does not exist"):
+        landing_notices("billing", settings)
+    for source, day in (("billing", "2025-01-01"), ("crm", "2025-01-01"), ("billing", "2025-01-02")):
+        (landing / source / day).mkdir(parents=True)
+    (landing / "billing" / "2025-01-01" / "_SUCCESS").touch()
+    (landing / "crm" / "2025-01-01" / "_SUCCESS").touch()
+    (landing / "bilings").mkdir()
+    billing = landing_notices("billing", settings)
+    assert "billing/2025-01-02: no _SUCCESS yet, not read" in billing
+    assert any(n.startswith("bilings/") for n in billing)
+    crm = landing_notices("crm", settings)
+    assert not any("billing/" in n for n in crm) and any(n.startswith("bilings/") for n in crm)
+
+
+def test_a_lag_alert_says_what_the_landing_shows_and_what_to_do(tmp_path: Path) -> None:
+    """The 'source behind' alert names, per missing day, what landed (nothing / no _SUCCESS / complete but
+    not loaded) and who does what."""
+    from kam_warehouse.orchestration.night import Lag, what_to_do
+
+    landing = tmp_path / "landing"
+    (landing / "billing" / "2025-01-02").mkdir(parents=True)
+    (landing / "billing" / "2025-01-03").mkdir(parents=True)
+    (landing / "billing" / "2025-01-03" / "_SUCCESS").touch()
+    lag = Lag("billing", "crm", (date(2025, 1, 2), date(2025, 1, 3), date(2025, 1, 4)), datetime(2025, 1, 3))
+    text = what_to_do(lag, landing)
+    assert "billing/2025-01-02: landed without its _SUCCESS marker" in text
+    assert "billing/2025-01-03: complete in landing but not loaded: see the ingest_billing run" in text
+    assert "billing/2025-01-04: nothing has landed" in text and "ask the owner of the billing extract" in text
+    assert "the nightly skips and crm's later day(s) wait unpublished" in text
