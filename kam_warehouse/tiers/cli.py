@@ -50,7 +50,7 @@ def explain(account_id: str, warehouse: Path | None = WarehouseOpt) -> None:
     typer.echo("history:" if e.history else "history: none")
     for tier, start, end, score, reason, is_override in e.history:
         flag = " [override]" if is_override else ""
-        typer.echo(f"  {start} .. {end or 'now':10} {tier:9} score {score if score is not None else '-'}"
+        typer.echo(f"  {start} .. {end or 'now':10} {tier:9} score {f'{score:.1f}' if score is not None else '-'}"
                    f"{flag}: {reason}")
 
 
