@@ -18,14 +18,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-import duckdb
-
 from kam_warehouse.core.warehouse import WarehouseError, WarehouseTarget, as_warehouse, connect
+from kam_warehouse.core.warehouse.file_builds import read_publish_info
+from kam_warehouse.core.warehouse.publishing import PUBLISH_INFO
 from kam_warehouse.serving.files import PARTIAL, pid_alive, remove_quietly, temp_owner, temp_path
 
 log = logging.getLogger(__name__)
 
-PUBLISH_INFO = "marts._publish_info"
 PARTIAL_SUFFIX = f".{PARTIAL}"
 LEGACY_EXPORT_SUFFIX = ".parquet"  # builds/<build>.parquet/: exports before per-build parquet/<build>/
 
@@ -77,11 +76,7 @@ def read_info(db_file: Path) -> BuildInfo | None:
     key = (str(db_file), st.st_ino, st.st_mtime_ns, st.st_size)
     if key in _info_cache:
         return _info_cache[key]
-    try:
-        with duckdb.connect(str(db_file), read_only=True) as con:
-            row = con.execute(f"SELECT run_id, published_at, as_of_date, tables FROM {PUBLISH_INFO}").fetchone()
-    except duckdb.Error:
-        return None
+    row = read_publish_info(db_file)
     if row is None:
         return None
     info = BuildInfo(name=build_name(row[0]), path=db_file, run_id=row[0], published_at=row[1], as_of_date=row[2],

@@ -21,8 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import duckdb
-
+from kam_warehouse.core.warehouse.file_builds import export_parquet
 from kam_warehouse.faults import fault_point
 from kam_warehouse.serving.builds import partial_path
 from kam_warehouse.serving.copy import mart_tables
@@ -44,12 +43,7 @@ def export_marts(db_file: Path, out_dir: Path, *, share: Callable[[Path], None] 
     tables = mart_tables(db_file)
 
     def write(tmp: Path) -> None:
-        with duckdb.connect(str(db_file), read_only=True) as con:
-            for table in tables:
-                (tmp / table).mkdir()
-                target = str(tmp / table / f"{table}.parquet").replace("'", "''")
-                con.execute(f'COPY (SELECT * FROM marts."{table}") TO \'{target}\' (FORMAT parquet)')
-                fault_point("parquet:table_written")
+        export_parquet(db_file, tmp, tables, on_table=lambda _table: fault_point("parquet:table_written"))
 
     _write_export(out_dir, write, share=share)
     return tables

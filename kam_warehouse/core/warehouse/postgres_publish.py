@@ -46,7 +46,10 @@ from kam_warehouse.core.comments import comment_table
 from kam_warehouse.core.warehouse.base import WarehouseError
 from kam_warehouse.core.warehouse.postgres_engine import PostgresConnection, PostgresWarehouse
 from kam_warehouse.core.warehouse.publishing import (
+    PUBLISH_INFO_COLUMNS,
+    PUBLISH_INFO_DOC,
     PUBLISHED_SCHEMAS,
+    RUN_LOG_COLUMNS,
     KeptBuild,
     PublishBusy,
     SchemaPublisher,
@@ -82,17 +85,6 @@ META_DDL: tuple[str, ...] = (
     f"CREATE TABLE IF NOT EXISTS {META}.readers (role text PRIMARY KEY, granted_at timestamp NOT NULL)",
     f"COMMENT ON SCHEMA {META} IS 'kam_warehouse publish bookkeeping: kept builds, served history, reader roles'",
 )
-
-PUBLISH_INFO_DOC = "Which build this serving warehouse is: one row written by the publish that produced it."
-PUBLISH_INFO_COLUMNS = {
-    "run_id": "Pipeline run that published this build (ops.pipeline_runs.run_id).",
-    "published_at": "When the build was written (UTC).",
-    "as_of_date": "As-of date of the data: the latest complete extract day loaded.",
-    "tables": "Tables and views of marts and ops copied into the build.",
-    "source_file": "Build warehouse the build was copied from.",
-}
-RUN_LOG_COLUMNS = frozenset({"run_id", "step", "status", "started_at", "ended_at", "duration_s", "message"})
-
 
 def q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'

@@ -37,6 +37,19 @@ class PublishBusy(WarehouseError):
 #: the schemas a build publishes (what readers query)
 PUBLISHED_SCHEMAS: tuple[str, ...] = ("marts", "ops")
 
+#: one row naming the build, written into every build on every engine
+PUBLISH_INFO = "marts._publish_info"
+PUBLISH_INFO_DOC = "Which build this serving warehouse is: one row written by the publish that produced it."
+PUBLISH_INFO_COLUMNS = {
+    "run_id": "Pipeline run that published this build (ops.pipeline_runs.run_id).",
+    "published_at": "When the build was written (UTC).",
+    "as_of_date": "As-of date of the data: the latest complete extract day loaded.",
+    "tables": "Tables and views of marts and ops copied into the build.",
+    "source_file": "Build warehouse the build was copied from.",
+}
+#: ops.pipeline_runs columns a publish needs to record itself as the success readers will see
+RUN_LOG_COLUMNS = frozenset({"run_id", "step", "status", "started_at", "ended_at", "duration_s", "message"})
+
 
 @dataclass(frozen=True)
 class KeptBuild:

@@ -1,0 +1,183 @@
+"""The embedded engine's build files: write, audit and read one published DuckDB file, and export its
+marts to Parquet. kam_warehouse.serving (copy, builds, parquet_export) drives these; the file layout,
+the swap by rename and the served history live there (kam_warehouse.serving.publish).
+
+A build file holds every table and view of `marts` and `ops` of the build warehouse, materialised as
+tables, and one row in marts._publish_info."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+
+from kam_warehouse.core.comments import comment_table
+from kam_warehouse.core.warehouse.base import WarehouseError
+from kam_warehouse.core.warehouse.publishing import (
+    PUBLISH_INFO,
+    PUBLISH_INFO_COLUMNS,
+    PUBLISH_INFO_DOC,
+    PUBLISHED_SCHEMAS,
+    RUN_LOG_COLUMNS,
+)
+
+log = logging.getLogger(__name__)
+
+_SRC = "build_src"
+_DST = "build_new"
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _relations(con: duckdb.DuckDBPyConnection, catalog: str) -> list[tuple[str, str]]:
+    """(schema, name) of every table and view of the published schemas in `catalog`, tables first."""
+    rows = con.execute(
+        """
+        SELECT schema_name, table_name, 0 AS kind FROM duckdb_tables()
+        WHERE database_name = ? AND schema_name IN ('marts', 'ops')
+        UNION ALL
+        SELECT schema_name, view_name, 1 FROM duckdb_views()
+        WHERE database_name = ? AND schema_name IN ('marts', 'ops') AND NOT internal
+        ORDER BY kind, schema_name, table_name
+        """,
+        [catalog, catalog],
+    ).fetchall()
+    return [(r[0], r[1]) for r in rows if f"{r[0]}.{r[1]}" != PUBLISH_INFO]
+
+
+def write_build_file(build_db: Path, target: Path, *, run_id: str, as_of: date | None,
+                     on_table: Callable[[str], None] | None = None) -> dict[str, int]:
+    """Materialise marts.* and ops.* of `build_db` into the new file `target`; return rows per table.
+
+    The build warehouse is attached read-only under its own catalog name (dbt writes views with
+    catalog-qualified references such as "build"."staging"."stg_..."). The target is checkpointed
+    and closed before returning, so no .wal remains beside it. `on_table(name)` after each table.
+    """
+    src = build_db.stem
+    counts: dict[str, int] = {}
+    with duckdb.connect() as con:
+        con.execute(f"ATTACH {_lit(build_db)} AS {_q(src)} (READ_ONLY)")
+        con.execute(f"ATTACH {_lit(target)} AS {_DST}")
+        for schema in PUBLISHED_SCHEMAS:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {_DST}.{schema}")
+        for schema, name in _relations(con, src):
+            qualified = f"{schema}.{_q(name)}"
+            log.info("publishing %s.%s", schema, name)
+            try:
+                con.execute(f"CREATE TABLE {_DST}.{qualified} AS SELECT * FROM {_q(src)}.{qualified}")
+            except duckdb.Error as exc:
+                raise WarehouseError(
+                    f"publish of run {run_id} failed copying {schema}.{name} from {build_db}: {exc}. "
+                    "The published serving warehouse is unchanged; fix the model and publish again."
+                ) from exc
+            _copy_comments(con, src, schema, name)
+            counts[f"{schema}.{name}"] = _count(con, f"{_q(src)}.{qualified}")
+            if on_table is not None:
+                on_table(f"{schema}.{name}")
+        con.execute(
+            f"CREATE TABLE {_DST}.{PUBLISH_INFO} AS SELECT ?::VARCHAR AS run_id, ?::TIMESTAMP AS published_at, "
+            "?::DATE AS as_of_date, ?::INTEGER AS tables, ?::VARCHAR AS source_file",
+            [run_id, datetime.now(UTC).replace(tzinfo=None), as_of, len(counts), str(build_db)],
+        )
+        comment_table(con, f"{_DST}.{PUBLISH_INFO}", PUBLISH_INFO_DOC, PUBLISH_INFO_COLUMNS)
+        _close_own_publish_row(con, run_id)
+        con.execute(f"CHECKPOINT {_DST}")
+        con.execute(f"DETACH {_DST}")
+        con.execute(f"DETACH {_q(src)}")
+    wal = target.with_name(target.name + ".wal")
+    if wal.exists():
+        raise WarehouseError(f"publish of run {run_id}: {wal} remained after CHECKPOINT; the build file is not final")
+    return counts
+
+
+def _copy_comments(con: duckdb.DuckDBPyConnection, src: str, schema: str, name: str) -> None:
+    """CREATE TABLE AS drops comments: carry the relation's and its columns' comments (dbt persist_docs,
+    Python DDL) over to the published copy, so BI tools show what each table and column means."""
+    relation = con.execute(
+        "SELECT comment FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? AND table_name = ? "
+        "UNION ALL SELECT comment FROM duckdb_views() WHERE database_name = ? AND schema_name = ? AND view_name = ?",
+        [src, schema, name, src, schema, name],
+    ).fetchone()
+    columns = dict(con.execute(
+        "SELECT column_name, comment FROM duckdb_columns() WHERE database_name = ? AND schema_name = ? "
+        "AND table_name = ? AND comment IS NOT NULL AND comment <> ''", [src, schema, name],
+    ).fetchall())
+    comment_table(con, f"{_DST}.{schema}.{_q(name)}", relation[0] if relation else None, columns)
+
+
+def _close_own_publish_row(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    """The copied ops.pipeline_runs shows this very publish as `running` (it is in progress while copying).
+    Readers only ever see this file once published, so record it there as the success it then is."""
+    columns = {c for (c,) in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = ? AND schema_name = 'ops' "
+        "AND table_name = 'pipeline_runs'", [_DST]
+    ).fetchall()}
+    if columns >= RUN_LOG_COLUMNS:  # a warehouse without the run log (or an older one) is copied as is
+        now = datetime.now(UTC).replace(tzinfo=None)
+        con.execute(
+            f"UPDATE {_DST}.ops.pipeline_runs SET status = 'success', ended_at = ?, "
+            "duration_s = epoch(? - started_at), message = 'published (this build)' "
+            "WHERE run_id = ? AND step = 'publish' AND status = 'running'",
+            [now, now, run_id],
+        )
+
+
+def audit_build_file(target: Path, expected: dict[str, int], *, run_id: str) -> None:
+    """Reopen the written file read-only and check every table is there with the source's row count."""
+    with duckdb.connect(str(target), read_only=True) as con:
+        for qualified, rows in expected.items():
+            schema, name = qualified.split(".", 1)
+            try:
+                got = _count(con, f"{schema}.{_q(name)}")
+            except duckdb.Error as exc:
+                raise WarehouseError(f"audit of run {run_id}: {qualified} is missing in {target}: {exc}") from exc
+            if got != rows:
+                raise WarehouseError(
+                    f"audit of run {run_id}: {qualified} has {got} rows in {target} but {rows} in the build "
+                    "warehouse; the published serving warehouse is unchanged"
+                )
+
+
+def mart_tables(db_file: Path) -> list[str]:
+    """Names of the tables of schema `marts` in a published file."""
+    with duckdb.connect(str(db_file), read_only=True) as con:
+        rows = con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' ORDER BY table_name"
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def read_publish_info(db_file: Path) -> tuple | None:
+    """(run_id, published_at, as_of_date, tables) of a build file's marts._publish_info; None when the
+    file cannot be read as a build."""
+    try:
+        with duckdb.connect(str(db_file), read_only=True) as con:
+            return con.execute(f"SELECT run_id, published_at, as_of_date, tables FROM {PUBLISH_INFO}").fetchone()
+    except duckdb.Error:
+        return None
+
+
+def export_parquet(db_file: Path, out_dir: Path, tables: list[str],
+                   on_table: Callable[[str], None] | None = None) -> None:
+    """Write each of `tables` of `marts` of a build file to `out_dir/<table>/<table>.parquet`."""
+    with duckdb.connect(str(db_file), read_only=True) as con:
+        for table in tables:
+            (out_dir / table).mkdir()
+            target = str(out_dir / table / f"{table}.parquet").replace("'", "''")
+            con.execute(f'COPY (SELECT * FROM marts."{table}") TO \'{target}\' (FORMAT parquet)')
+            if on_table is not None:
+                on_table(table)
+
+
+def _count(con: duckdb.DuckDBPyConnection, relation: str) -> int:
+    row = con.execute(f"SELECT count(*) FROM {relation}").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _lit(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
