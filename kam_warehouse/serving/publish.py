@@ -29,23 +29,24 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import Protocol, TypeVar
 
-from kam_warehouse.core.configuration import load_pipeline
-from kam_warehouse.core.warehouse.publishing import KeptBuild, SchemaPublisher, schema_publisher
+from kam_warehouse.core.warehouse.publisher import schema_publisher
+from kam_warehouse.core.warehouse.publishing import SchemaPublisher
 from kam_warehouse.faults import fault_point
 from kam_warehouse.permissions import make_private, share, share_folder_only
 from kam_warehouse.serving import builds, history, parquet_export, schema_publish
 from kam_warehouse.serving.copy import audit_build_file, mart_tables, write_build_file
 from kam_warehouse.serving.errors import PublishError
 from kam_warehouse.serving.files import fsync_dir, fsync_file, remove_quietly, replace_with_copy
-from kam_warehouse.serving.recovery import publish_lock, recover_locked
+from kam_warehouse.serving.kept import PublishResult, find_kept, keep_builds, previous_kept
+from kam_warehouse.serving.lock import publish_lock
+from kam_warehouse.serving.recovery import recover_locked
 from kam_warehouse.settings import Settings
 
 log = logging.getLogger(__name__)
+
+__all__ = ["ALL_POINTS", "PublishResult", "keep_builds", "publish", "rollback"]
 
 #: every fault point on the publish/rollback path, in the order a publish reaches them
 ALL_POINTS: tuple[str, ...] = (
@@ -53,21 +54,6 @@ ALL_POINTS: tuple[str, ...] = (
     "publish:exported", "copy:incoming_written", "serve:serving_swapped", "serve:pointer_switched",
     "serve:recorded", "publish:pruned",
 )
-
-
-@dataclass(frozen=True)
-class PublishResult:
-    serving_path: Path | str  # serving.duckdb, or where a server warehouse serves (schemas marts, ops)
-    build_path: Path | str  # the kept build file, or its schemas on a server warehouse
-    tables: int
-    parquet_dir: Path
-    run_id: str
-    pruned: list[str] = field(default_factory=list)
-
-
-def keep_builds(settings: Settings) -> int:
-    """`publish.keep_builds` of config/pipeline.yml (>= 2: the served build and one to roll back to)."""
-    return load_pipeline(settings.config_dir).publish.keep_builds
 
 
 def publish(settings: Settings, *, run_id: str) -> PublishResult:
@@ -133,47 +119,6 @@ def rollback(settings: Settings, *, to: str | None = None) -> PublishResult:
     return PublishResult(serving_path=settings.serving_db, build_path=target.path, tables=tables,
                          parquet_dir=settings.parquet_dir,
                          run_id=target.run_id)
-
-
-class _Kept(Protocol):
-    """A kept build on either engine (builds.BuildInfo: a file; KeptBuild: schemas of a server warehouse)."""
-
-    @property
-    def run_id(self) -> str: ...
-    @property
-    def published_at(self) -> datetime: ...
-
-
-_K = TypeVar("_K", bound=_Kept)
-
-
-def _names(b: _Kept) -> tuple[str, ...]:
-    """What `--to` may name a kept build by: its name, run id, file name or schema tag."""
-    if isinstance(b, KeptBuild):
-        return b.build, b.run_id, b.tag
-    assert isinstance(b, builds.BuildInfo)
-    return b.name, b.run_id, b.path.name
-
-
-def find_kept(kept: list[_K], to: str) -> _K:
-    for b in kept:
-        if to in _names(b):
-            return b
-    names = ", ".join(_names(b)[0] for b in kept)
-    raise PublishError(f"no kept build named {to!r} that was served; served builds kept (oldest first): {names}")
-
-
-def previous_kept(kept: list[_K], current: _K | None) -> _K:
-    if current is None:
-        return kept[-1]
-    older = [b for b in kept if (b.published_at, _names(b)[0]) < (current.published_at, _names(current)[0])
-             and b.run_id != current.run_id]
-    if not older:
-        raise PublishError(
-            f"nothing to roll back to: the served build (run {current.run_id}) is the oldest kept one; "
-            "pass --to BUILD to choose another kept build"
-        )
-    return older[-1]
 
 
 def _schema_publisher(settings: Settings) -> SchemaPublisher | None:

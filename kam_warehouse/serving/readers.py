@@ -13,7 +13,7 @@ the serving group (KAM_SERVING_GROUP, kam_warehouse.permissions).
 
 from __future__ import annotations
 
-from kam_warehouse.core.warehouse.publishing import schema_publisher
+from kam_warehouse.core.warehouse.publisher import schema_publisher
 from kam_warehouse.errors import ConfigError
 from kam_warehouse.settings import Settings
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
 
 from kam_warehouse.core.warehouse import WarehouseError
 from kam_warehouse.core.warehouse.publishing import KeptBuild, PublishBusy, SchemaPublisher
@@ -34,10 +33,9 @@ from kam_warehouse.serving import builds, parquet_export
 from kam_warehouse.serving.asof import as_of
 from kam_warehouse.serving.errors import PublishError
 from kam_warehouse.serving.files import remove_quietly
+from kam_warehouse.serving.kept import PublishResult, find_kept, previous_kept
+from kam_warehouse.serving.lock import RecoveryReport, publish_lock, remove_temporaries
 from kam_warehouse.settings import Settings
-
-if TYPE_CHECKING:
-    from kam_warehouse.serving.publish import PublishResult
 
 log = logging.getLogger(__name__)
 
@@ -48,22 +46,31 @@ SCHEMA_POINTS: tuple[str, ...] = (
 )
 
 
-def remove_temporaries(settings: Settings) -> list[str]:
-    from kam_warehouse.serving.recovery import remove_temporaries as remove
-
-    return remove(settings)
-
-
 @contextmanager
 def locked(settings: Settings, publisher: SchemaPublisher, *, wait_seconds: float = 60.0) -> Iterator[None]:
-    from kam_warehouse.serving.recovery import publish_lock
-
     with publish_lock(settings, wait_seconds=wait_seconds):
         try:
             with publisher.lock(wait_seconds=wait_seconds):
                 yield
         except PublishBusy as exc:
             raise WarehouseLocked(str(exc)) from exc
+
+
+def recover(settings: Settings, publisher: SchemaPublisher) -> RecoveryReport:
+    """At the start of every step (kam_warehouse.startup via recovery.recover): recover_locked if no
+    publish holds the locks right now; never waits, never creates the serving database."""
+    if not settings.serving.exists():
+        return RecoveryReport()
+    report = RecoveryReport()
+    try:
+        with locked(settings, publisher, wait_seconds=0):
+            report.removed_temporaries = remove_temporaries(settings)
+            report.removed_builds, report.repointed = recover_locked(settings, publisher)
+    except WarehouseLocked as exc:
+        return RecoveryReport(skipped=str(exc))
+    if report.changed:
+        log.warning("recovered the serving warehouse after a killed run: %s", report.summary())
+    return report
 
 
 def recover_locked(settings: Settings, publisher: SchemaPublisher) -> tuple[list[str], str | None]:
@@ -86,8 +93,6 @@ def recover_locked(settings: Settings, publisher: SchemaPublisher) -> tuple[list
 
 
 def publish(settings: Settings, publisher: SchemaPublisher, *, run_id: str, keep: int) -> PublishResult:
-    from kam_warehouse.serving.publish import PublishResult  # a cycle: publish dispatches here
-
     if not settings.build.exists():
         raise PublishError(f"nothing to publish: the build warehouse {settings.build.describe()} does not exist; "
                            "run `kam run`")
@@ -123,8 +128,6 @@ def publish(settings: Settings, publisher: SchemaPublisher, *, run_id: str, keep
 
 
 def rollback(settings: Settings, publisher: SchemaPublisher, *, to: str | None) -> PublishResult:
-    from kam_warehouse.serving.publish import PublishResult, find_kept, previous_kept
-
     with locked(settings, publisher):
         remove_temporaries(settings)
         recover_locked(settings, publisher)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from kam_warehouse.core.warehouse import connect
-from kam_warehouse.core.warehouse.publishing import schema_publisher
+from kam_warehouse.core.warehouse.publisher import schema_publisher
 from kam_warehouse.faults import ENV
 from kam_warehouse.serving import publish, rollback
 from kam_warehouse.serving.parquet_export import read_pointer

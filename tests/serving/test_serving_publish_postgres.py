@@ -15,7 +15,7 @@ import psycopg2
 import pytest
 
 from kam_warehouse.core.warehouse import connect
-from kam_warehouse.core.warehouse.publishing import schema_publisher
+from kam_warehouse.core.warehouse.publisher import schema_publisher
 from kam_warehouse.serving import builds, publish, rollback
 from kam_warehouse.serving.errors import PublishError
 from kam_warehouse.serving.parquet_export import read_pointer

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from kam_warehouse.core.warehouse.base import Warehouse, WarehouseError
+from kam_warehouse.core.warehouse.base import WarehouseError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -148,14 +148,3 @@ class SchemaPublisher(ABC):
     @abstractmethod
     def describe(self) -> str:
         """Where readers read (for messages)."""
-
-
-def schema_publisher(build: Warehouse, serving: Warehouse) -> SchemaPublisher | None:
-    """The schema publisher of a server warehouse, or None for the embedded engine (published by file)."""
-    from kam_warehouse.core.warehouse.postgres_engine import PostgresWarehouse
-
-    if isinstance(serving, PostgresWarehouse) and isinstance(build, PostgresWarehouse):
-        from kam_warehouse.core.warehouse.postgres_publish import PostgresPublisher
-
-        return PostgresPublisher(build, serving)
-    return None
