@@ -76,7 +76,23 @@ class MaintenanceSection(_Section):
     keep_airflow_logs_days: StrictPositiveInt = 30
 
 
+#: a DuckDB memory size: a number and a unit (KB, MB, GB, TB, KiB, MiB, GiB, TiB) or a share of RAM ("80%")
+DuckDBSize = Annotated[str, Field(pattern=r"^\s*\d+(\.\d+)?\s*(([KMGT]i?B)|%)\s*$")]
+
+
+class BuildSection(_Section):
+    """The dbt build's engine resources (the DuckDB target; kam_warehouse.dbt passes them to the profile)."""
+
+    #: DuckDB memory_limit of the build: beyond it DuckDB spills to duckdb_temp_directory (out-of-core)
+    duckdb_memory_limit: DuckDBSize = "3GB"
+    #: where a build larger than memory spills; "" = the warehouse folder's tmp/ (same disk as the build)
+    duckdb_temp_directory: str = ""
+    #: dbt threads (models and tests run concurrently); env KAM_DBT_THREADS overrides
+    dbt_threads: StrictPositiveInt = 1
+
+
 class PipelineConfig(_Section):
+    build: BuildSection = BuildSection()
     publish: PublishSection = PublishSection()
     close: CloseSection = CloseSection()
     nightly: NightlySection = NightlySection()

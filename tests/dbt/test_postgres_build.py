@@ -5,7 +5,7 @@ DuckDB build row for row (money exact, ratios to 1e-12)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import duckdb
 import psycopg2
@@ -15,6 +15,7 @@ from engine_copy import copy_schema_to_postgres
 from mart_compare import compare_relations, fetch_relation
 
 from kam_warehouse import dbt
+from kam_warehouse.core.warehouse.locate import BUILD_SUFFIX
 from kam_warehouse.dbt import DbtResult
 
 pytestmark = pytest.mark.e2e
@@ -33,17 +34,13 @@ class PostgresBuild:
 def postgres_build(generated_build: GeneratedBuild, postgres_server, tmp_path_factory) -> PostgresBuild:
     """The generated book's raw tables copied from the DuckDB build into PostgreSQL, then `dbt build`
     with the postgres target (connection from the KAM_PG_* variables the profile reads)."""
-    dsn = postgres_server.create_database(DATABASE)
+    dsn = postgres_server.create_database(DATABASE + BUILD_SUFFIX)
     copied = copy_schema_to_postgres(generated_build.settings.build_db, dsn)
-    settings = book_settings(tmp_path_factory.mktemp("postgres"))  # dbt target/ and logs/ only
-    with pytest.MonkeyPatch.context() as env:
-        for name, value in {
-            "KAM_DBT_TARGET": "postgres", "KAM_PG_HOST": postgres_server.host,
-            "KAM_PG_PORT": str(postgres_server.port), "KAM_PG_USER": postgres_server.user,
-            "KAM_PG_DATABASE": DATABASE,
-        }.items():
-            env.setenv(name, value)
-        result = dbt.build(settings)
+    # the build warehouse on the server (KAM_WAREHOUSE_URL names the serving database; the build is
+    # its _build twin); the local folder keeps dbt's target/ and logs/ only
+    settings = replace(book_settings(tmp_path_factory.mktemp("postgres")),
+                       warehouse_url=postgres_server.url(DATABASE))
+    result = dbt.build(settings)
     return PostgresBuild(dsn=dsn, copied_rows=copied, result=result)
 
 

@@ -9,10 +9,6 @@ line_revenue as (
     select * from {{ ref('int_invoice_line_revenue') }}
 ),
 
-lines as (
-    select invoice_line_id, invoice_date from {{ ref('int_invoice_lines_converted') }}
-),
-
 credit_notes as (
     select * from {{ ref('int_credit_notes_converted') }}
 ),
@@ -24,10 +20,8 @@ survivors as (
 events as (
     select r.account_id, r.revenue_month, r.recognised_revenue as revenue
     from line_revenue as r
-    inner join lines as l
-        on l.invoice_line_id = r.invoice_line_id
     cross join as_of
-    where l.invoice_date <= as_of.as_of_date
+    where r.invoice_date <= as_of.as_of_date
         and r.revenue_month <= as_of.as_of_month
     union all
     select c.account_id, c.revenue_month, c.revenue_reporting

@@ -11,15 +11,26 @@
 -- service period touches gets weight = days of the period in it / days in it; the reporting-currency
 -- amount is split in proportion, each month's share computed exactly on the integer weight units of
 -- day_weight_units and rounded half away from zero to the money scale (docs/data-model.md). Void
--- invoices recognise 0. Independent of the as-of date (the marts cut at it).
--- Grain: invoice_line_id × revenue_month.
--- Incremental: reprocesses lines whose line or invoice was loaded after the last run, and lines dated
--- on or after a newly loaded FX rate of their currency (the only lines a late rate can change);
--- replacing by invoice_line_id (delete+insert; merge on Spark with Delta/Iceberg/Hudi, a full table on
--- plain Parquet) replaces all months of a reprocessed line.
--- depends_on: {{ ref('stg_billing__fx_rates') }}
-with lines as (
-    select * from {{ ref('int_invoice_lines_converted') }}
+-- invoices recognise 0; a line awaiting its FX rate has recognised_revenue null. Independent of the
+-- as-of date (the marts cut at it: invoice_date is kept for that). Grain: invoice_line_id × revenue_month.
+-- One pass: lines are joined to their invoice, converted (macro convert_invoice_lines) and spread here;
+-- a line inside one calendar month (most lines) is its whole amount, only longer periods are split.
+-- Incremental: reprocesses lines whose line or invoice was loaded after the last run, and lines of
+-- invoices dated on or after a newly loaded FX rate of their currency (the only lines a late rate can
+-- change); only those lines are converted. Replacing by invoice_line_id (delete+insert; merge on Spark
+-- with Delta/Iceberg/Hudi, a full table on plain Parquet) replaces all months of a reprocessed line.
+with all_lines as (
+    select invoice_line_id, invoice_id, amount, service_start, service_end, _loaded_at
+    from {{ ref('stg_billing__invoice_lines') }}
+),
+
+all_invoices as (
+    select invoice_id, account_id, invoice_date, currency, is_void, _loaded_at
+    from {{ ref('stg_billing__invoices') }}
+),
+
+fx_rates as (
+    select * from {{ ref('stg_billing__fx_rates') }}
 ),
 
 months as (
@@ -39,47 +50,76 @@ late_rates as (
     select
         currency,
         min(rate_date) as first_rate_date
-    from {{ ref('stg_billing__fx_rates') }}
+    from fx_rates
     where _loaded_at > (select loaded_at from watermark)
     group by currency
 ),
 
-changed_lines as (
-    select lines.*
-    from lines
+changed_invoices as (
+    select i.invoice_id
+    from all_invoices as i
     left join late_rates
-        on late_rates.currency = lines.currency
-    where lines.source_loaded_at > (select loaded_at from watermark)
-        or lines.invoice_date >= late_rates.first_rate_date
+        on late_rates.currency = i.currency
+    where i._loaded_at > (select loaded_at from watermark)
+        or i.invoice_date >= late_rates.first_rate_date
+),
+
+lines as (
+    select *
+    from all_lines
+    where _loaded_at > (select loaded_at from watermark)
+        or invoice_id in (select invoice_id from changed_invoices)
+),
+
+invoices as (
+    select *
+    from all_invoices
+    where invoice_id in (select invoice_id from lines)
 ),
 {% else %}
-changed_lines as (
-    select * from lines
+lines as (
+    select * from all_lines
+),
+
+invoices as (
+    select * from all_invoices
 ),
 {% endif %}
+
+{{ convert_invoice_lines('lines', 'invoices', 'fx_rates') }},
 
 line_months as (
     select
         l.invoice_line_id,
         l.invoice_id,
         l.account_id,
+        l.invoice_date,
+        l.currency,
+        l.fx_rate,
         l.is_void,
         l.amount_reporting,
         l.source_loaded_at,
         m.revenue_month,
         {{ float_divide(days_in_period, 'm.days_in_month') }} as month_weight,
-        ({{ days_in_period }}) * {{ day_weight_units('m.days_in_month') }} as weight_units
-    from changed_lines as l
+        ({{ days_in_period }}) * {{ day_weight_units('m.days_in_month') }} as weight_units,
+        {{ month_start('l.service_start') }} = {{ month_start('l.service_end') }} as is_single_month
+    from converted_lines as l
     inner join months as m
         on m.revenue_month >= {{ month_start('l.service_start') }}
         and m.revenue_month <= l.service_end
 ),
 
+-- a period inside one month has one row: its weight units are the line's; longer periods sum them
 line_totals as (
+    select line_months.*, weight_units as line_weight_units
+    from line_months
+    where is_single_month
+    union all
     select
         line_months.*,
         sum(weight_units) over (partition by invoice_line_id) as line_weight_units
     from line_months
+    where not is_single_month
 ),
 
 final as (
@@ -87,6 +127,9 @@ final as (
         invoice_line_id,
         invoice_id,
         account_id,
+        invoice_date,
+        currency,
+        fx_rate,
         revenue_month,
         month_weight,
         case

@@ -1,8 +1,10 @@
+{{ config(materialized='view') }}
 -- Invoice lines with their invoice's account, date and status, and the amount in the reporting
 -- currency at the latest rate on or before the invoice date. Grain: invoice_line_id.
 -- A line whose currency has no rate on or before its date is `awaiting_fx` (fx_rate and
--- amount_reporting null): it recognises nothing until the rate arrives, ops.revenue_awaiting_fx lists
--- it and a blocking test holds the night (docs/data-model.md, "Missing FX rates").
+-- amount_reporting null): it recognises nothing until the rate arrives (docs/data-model.md, "Missing
+-- FX rates"). A view for readers and checks: int_invoice_line_revenue converts and spreads in one pass
+-- with the same macro (convert_invoice_lines), so no table is rebuilt only to be read once.
 with lines as (
     select * from {{ ref('stg_billing__invoice_lines') }}
 ),
@@ -15,31 +17,25 @@ fx_rates as (
     select * from {{ ref('stg_billing__fx_rates') }}
 ),
 
-invoice_rates as (
-    {{ fx_rate_lookup('invoices', 'invoice_id', 'invoice_date', 'fx_rates') }}
-),
+{{ convert_invoice_lines('lines', 'invoices', 'fx_rates') }},
 
 final as (
     select
-        l.invoice_line_id,
-        l.invoice_id,
-        i.account_id,
-        i.invoice_date,
-        i.currency,
-        i.is_void,
-        l.amount,
-        r.fx_rate,
-        r.fx_rate_date,
-        case when r.fx_rate is null then 'awaiting_fx' else 'converted' end as fx_status,
-        {{ to_money("l.amount * r.fx_rate") }} as amount_reporting,
-        l.service_start,
-        greatest(l.service_end, l.service_start) as service_end,
-        greatest(l._loaded_at, i._loaded_at) as source_loaded_at
-    from lines as l
-    inner join invoices as i
-        on i.invoice_id = l.invoice_id
-    left join invoice_rates as r
-        on r.invoice_id = l.invoice_id
+        invoice_line_id,
+        invoice_id,
+        account_id,
+        invoice_date,
+        currency,
+        is_void,
+        amount,
+        fx_rate,
+        fx_rate_date,
+        fx_status,
+        amount_reporting,
+        service_start,
+        service_end,
+        source_loaded_at
+    from converted_lines
 )
 
 select * from final

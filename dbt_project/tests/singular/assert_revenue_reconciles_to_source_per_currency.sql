@@ -4,7 +4,8 @@
 -- was lost on the way (a dropped line, a line outside the month calendar, a null conversion): the
 -- currency shows here with the amount lost. The checks after conversion cannot see such a loss, since
 -- both of their sides miss the same rows. Void invoices recognise nothing and are left out. Cheap: one
--- aggregate per model. Returns the currencies that do not reconcile.
+-- aggregate per model (the line revenue carries each line's rate, so no rate is looked up again).
+-- Returns the currencies that do not reconcile.
 with invoices as (
     select invoice_id, currency from {{ ref('stg_billing__invoices') }} where not is_void
 ),
@@ -17,12 +18,9 @@ source_lines as (
         on i.invoice_id = l.invoice_id
 ),
 
-converted_lines as (
-    select invoice_line_id, fx_status, amount_reporting from {{ ref('int_invoice_lines_converted') }}
-),
-
+-- each line's months: their sum and the rate the line was converted at (null while awaiting_fx)
 recognised_lines as (
-    select invoice_line_id, sum(recognised_revenue) as recognised
+    select invoice_line_id, sum(recognised_revenue) as recognised, max(fx_rate) as fx_rate
     from {{ ref('int_invoice_line_revenue') }}
     group by invoice_line_id
 ),
@@ -33,13 +31,11 @@ line_fates as (
         s.currency,
         s.amount,
         case
-            when c.fx_status = 'awaiting_fx' then 'held'
-            when abs(r.recognised - c.amount_reporting) < 0.00001 then 'recognised'
+            when r.invoice_line_id is not null and r.fx_rate is null then 'held'
+            when abs(r.recognised - {{ to_money('s.amount * r.fx_rate') }}) < 0.00001 then 'recognised'
             else 'lost'
         end as fate
     from source_lines as s
-    left join converted_lines as c
-        on c.invoice_line_id = s.invoice_line_id
     left join recognised_lines as r
         on r.invoice_line_id = s.invoice_line_id
 ),

@@ -1,8 +1,13 @@
 -- Concentration figures within each segment (account segment; a group takes its head's segment).
+-- One aggregate over the within-segment ranks of int_concentration_ranked (macro concentration_summary).
 -- Grain: revenue_month × level × window × segment.
-with {{ concentration_inputs(["coalesce(segment, 'unknown') as segment"]) }},
+with ranked as (
+    select * from {{ ref('int_concentration_ranked') }}
+),
 
-{{ concentration_ctes('entity_values', ['revenue_month', 'level', 'time_window', 'segment']) }},
+concentration_summary as (
+{{ concentration_summary('ranked', ['revenue_month', 'level', 'time_window', 'segment'], 'segment_') }}
+),
 
 final as (
     select

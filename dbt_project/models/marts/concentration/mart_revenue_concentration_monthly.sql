@@ -1,9 +1,14 @@
 -- The 80/20 view: per month, level (account / group) and window (month / trailing 12 months), how
 -- concentrated revenue is among active entities (revenue > 0). Definitions: kam-domain.md.
+-- One aggregate over the entities ranked once in int_concentration_ranked (macro concentration_summary).
 -- Grain: revenue_month × level × window.
-with {{ concentration_inputs() }},
+with ranked as (
+    select * from {{ ref('int_concentration_ranked') }}
+),
 
-{{ concentration_ctes('entity_values', ['revenue_month', 'level', 'time_window']) }},
+concentration_summary as (
+{{ concentration_summary('ranked', ['revenue_month', 'level', 'time_window']) }}
+),
 
 final as (
     select

@@ -1,9 +1,36 @@
+{{
+    config(
+        materialized=replace_by_key_materialization(),
+        unique_key='account_id',
+        incremental_strategy=replace_by_key_strategy(),
+        file_format=spark_table_format(),
+        on_schema_change='fail',
+        pre_hook="{{ delete_stale_keys('account_id', fct_account_stale_keys()) }}"
+    )
+}}
 -- Recognised revenue per (survivor) account and month, continuous from the account's first month with
 -- revenue > 0 through the as-of month (gaps 0), with the month's movement and trailing-12-month revenue.
 -- Grain: account_id × revenue_month.
-with monthly as (
+-- Incremental by account (macros/incremental_facts.sql): the pre-hook deletes the accounts whose rows
+-- no longer match int_account_revenue_monthly, their group or segment, or the as-of month; the spine is
+-- rebuilt for the accounts the table then lacks.
+with monthly_all as (
     select * from {{ ref('int_account_revenue_monthly') }}
 ),
+
+{% if is_incremental() %}
+monthly as (
+    select m.*
+    from monthly_all as m
+    left join (select distinct account_id from {{ this }}) as kept
+        on kept.account_id = m.account_id
+    where kept.account_id is null
+),
+{% else %}
+monthly as (
+    select * from monthly_all
+),
+{% endif %}
 
 months as (
     select * from {{ ref('int_calendar_months') }}

@@ -1,9 +1,38 @@
+{{
+    config(
+        materialized=replace_by_key_materialization(),
+        unique_key='group_id',
+        incremental_strategy=replace_by_key_strategy(),
+        file_format=spark_table_format(),
+        on_schema_change='fail',
+        pre_hook="{{ delete_stale_keys('group_id', fct_group_stale_keys()) }}"
+    )
+}}
 -- Recognised revenue per group (top of the parent chain after merges) and month: member accounts'
 -- revenue summed, continuous from the group's first month with revenue > 0 through the as-of month,
 -- with movement and trailing-12-month revenue. Grain: group_id × revenue_month.
-with account_monthly as (
-    select * from {{ ref('int_account_revenue_monthly') }}
+-- Incremental by group (macros/incremental_facts.sql): the pre-hook deletes the groups whose rows no
+-- longer match their members' months (a merge or a re-parented account moves revenue between groups),
+-- their head's segment, member count or the as-of month; the spine is rebuilt for the groups the table
+-- then lacks.
+-- depends_on: {{ ref('int_account_revenue_monthly') }}
+with monthly_all as (
+    {{ group_monthly_revenue() }}
 ),
+
+{% if is_incremental() %}
+monthly as (
+    select m.*
+    from monthly_all as m
+    left join (select distinct group_id from {{ this }}) as kept
+        on kept.group_id = m.group_id
+    where kept.group_id is null
+),
+{% else %}
+monthly as (
+    select * from monthly_all
+),
+{% endif %}
 
 months as (
     select * from {{ ref('int_calendar_months') }}
@@ -13,22 +42,8 @@ as_of as (
     select * from {{ ref('int_as_of_date') }}
 ),
 
-groups as (
-    select account_id, group_id from {{ ref('int_account_groups') }}
-),
-
 accounts as (
     select account_id, segment from {{ ref('stg_crm__accounts') }}
-),
-
-monthly as (
-    select
-        coalesce(g.group_id, m.account_id) as group_id,
-        m.revenue_month,
-        cast(sum(m.revenue) as {{ type_money() }}) as revenue
-    from account_monthly as m
-    left join groups as g on g.account_id = m.account_id
-    group by coalesce(g.group_id, m.account_id), m.revenue_month
 ),
 
 member_counts as (
