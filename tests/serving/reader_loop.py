@@ -8,7 +8,8 @@ duckdb:  open serving.duckdb read-only, read marts.build_stamp and marts._publis
 parquet: resolve parquet/CURRENT ONCE, then read build_stamp and build_stamp_b from parquet/<build>/
          (the documented pattern, docs/bi.md) — two tables, so a read across a swap would be torn.
 postgres-*: one BI session (kept open, like a pool's) on the serving database; each read is one
-         transaction over marts._publish_info, marts.build_stamp, marts.build_stamp_b and ops.pipeline_runs:
+         transaction over marts._publish_info, marts.build_stamp, marts.build_stamp_b, ops.pipeline_runs and
+         ops.publish_info:
          rr = REPEATABLE READ, rc = READ COMMITTED (a new snapshot per statement), single = one statement.
 Each line: {"ok": true, "run_ids": [...], "rows": n, "checksum": ..., ...} or {"ok": false, "error": "..."}.
 """
@@ -64,9 +65,9 @@ def postgres_reader(mode: str, dsn: str):  # type: ignore[no-untyped-def]
             if mode == "postgres-single":
                 cur.execute(f"WITH s AS ({STAMP_SQL}), b AS (SELECT array_agg(DISTINCT run_id ORDER BY run_id), "
                             "count(*) FROM marts.build_stamp_b) SELECT (SELECT run_id FROM marts._publish_info), s.*, "
-                            "b.*, (SELECT array_agg(DISTINCT run_id ORDER BY run_id) FROM ops.pipeline_runs) "
-                            "FROM s, b")
-                info, run_ids, rows, checksum, run_ids_b, rows_b, ops_ids = cur.fetchone()
+                            "b.*, (SELECT array_agg(DISTINCT run_id ORDER BY run_id) FROM ops.pipeline_runs), "
+                            "(SELECT run_id FROM ops.publish_info) FROM s, b")
+                info, run_ids, rows, checksum, run_ids_b, rows_b, ops_ids, ops_info = cur.fetchone()
             else:
                 try:
                     cur.execute("SELECT run_id FROM marts._publish_info")
@@ -77,10 +78,12 @@ def postgres_reader(mode: str, dsn: str):  # type: ignore[no-untyped-def]
                     run_ids_b, rows_b = cur.fetchone()
                     cur.execute("SELECT array_agg(DISTINCT run_id ORDER BY run_id) FROM ops.pipeline_runs")
                     (ops_ids,) = cur.fetchone()
+                    cur.execute("SELECT run_id FROM ops.publish_info")
+                    (ops_info,) = cur.fetchone()
                 finally:
                     con.rollback()
         return {"ok": True, "info_run_id": info, "run_ids": run_ids, "rows": rows, "checksum": checksum,
-                "run_ids_b": run_ids_b, "rows_b": rows_b, "ops_run_ids": ops_ids}
+                "run_ids_b": run_ids_b, "rows_b": rows_b, "ops_run_ids": ops_ids, "ops_info_run_id": ops_info}
 
     return read
 

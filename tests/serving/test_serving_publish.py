@@ -70,10 +70,11 @@ def test_publish_copies_tables_and_views_as_tables_with_publish_info(settings: S
         ).fetchall())
         assert kinds == {
             "marts.build_stamp": "table", "marts.build_stamp_b": "table", "marts.numbers_view": "table",
-            "ops.pipeline_runs": "table", "marts._publish_info": "table",
+            "ops.pipeline_runs": "table", "marts._publish_info": "table", "ops.publish_info": "table",
         }
         assert con.execute("SELECT sum(sq) FROM marts.numbers_view").fetchone() == (91,)
         assert con.execute("SELECT run_id, tables FROM marts._publish_info").fetchone() == ("run-a", 4)
+        assert con.execute("SELECT run_id, tables FROM ops.publish_info").fetchone() == ("run-a", 4)
     assert result.tables == 4
     assert read_pointer(settings.parquet_dir) == "run-a"
     with duckdb.connect() as con:

@@ -71,9 +71,10 @@ def test_publish_copies_tables_and_views_with_types_comments_and_publish_info(
                       "WHERE table_schema IN ('marts', 'ops') ORDER BY 1")
     assert kinds == [("marts._publish_info", "BASE TABLE"), ("marts.build_stamp", "BASE TABLE"),
                      ("marts.build_stamp_b", "BASE TABLE"), ("marts.numbers_view", "BASE TABLE"),
-                     ("ops.pipeline_runs", "BASE TABLE")]
+                     ("ops.pipeline_runs", "BASE TABLE"), ("ops.publish_info", "BASE TABLE")]
     assert _rows(pg, "SELECT sum(sq) FROM marts.numbers_view") == [(91,)]
     assert _rows(pg, "SELECT run_id, tables FROM marts._publish_info") == [("run_a", 4)]
+    assert _rows(pg, "SELECT run_id, tables FROM ops.publish_info") == [("run_a", 4)]
     types = dict(_rows(pg, "SELECT column_name, CASE WHEN numeric_precision IS NOT NULL AND data_type = 'numeric' "
                            "THEN data_type || '(' || numeric_precision || ',' || numeric_scale || ')' ELSE data_type END "
                            "FROM information_schema.columns WHERE table_schema = 'marts' AND table_name = 'build_stamp'"))
@@ -175,7 +176,7 @@ def _reads(out: Path) -> list[dict]:
 def test_readers_during_publishes_and_rollbacks_see_no_error_and_no_torn_read(
         pg: Settings, pg_builds: PostgresStampedBuilds, postgres_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Three BI sessions as the reader role (a REPEATABLE READ transaction, a READ COMMITTED one, single
-    statements) read four tables in a loop while 6 publishes and 6 rollbacks swap the schemas: zero
+    statements) read five tables (three marts, two ops) in a loop while 6 publishes and 6 rollbacks swap the schemas: zero
     failed reads, and every read has one build in all four tables with that build's row counts and
     checksum (0 torn)."""
     pg_builds.publish("w0")
@@ -216,7 +217,7 @@ def test_readers_during_publishes_and_rollbacks_see_no_error_and_no_torn_read(
     reads = {mode: _reads(out) for mode, (_, out, _) in zip(modes, readers, strict=True)}
     errors = [r for rs in reads.values() for r in rs if not r["ok"]]
     torn = [r for rs in reads.values() for r in rs if r["ok"] and not (
-        [r["info_run_id"]] == r["run_ids"] == r["run_ids_b"] == r["ops_run_ids"]
+        [r["info_run_id"]] == r["run_ids"] == r["run_ids_b"] == r["ops_run_ids"] == [r["ops_info_run_id"]]
         and r["rows"] == pg_builds.stamp_rows(r["info_run_id"]) and r["rows_b"] == r["rows"] + 1
         and r["checksum"] == checksums[r["info_run_id"]])]
     print(f"\n{swaps} swaps in {elapsed:.1f} s; reads per session: "

@@ -17,6 +17,8 @@ import duckdb
 from kam_warehouse.core.comments import comment_table
 from kam_warehouse.core.warehouse.base import WarehouseError
 from kam_warehouse.core.warehouse.publishing import (
+    OPS_PUBLISH_INFO,
+    OPS_PUBLISH_INFO_DOC,
     PUBLISH_INFO,
     PUBLISH_INFO_COLUMNS,
     PUBLISH_INFO_DOC,
@@ -47,7 +49,7 @@ def _relations(con: duckdb.DuckDBPyConnection, catalog: str) -> list[tuple[str, 
         """,
         [catalog, catalog],
     ).fetchall()
-    return [(r[0], r[1]) for r in rows if f"{r[0]}.{r[1]}" != PUBLISH_INFO]
+    return [(r[0], r[1]) for r in rows if f"{r[0]}.{r[1]}" not in (PUBLISH_INFO, OPS_PUBLISH_INFO)]
 
 
 def write_build_file(build_db: Path, target: Path, *, run_id: str, as_of: date | None,
@@ -85,6 +87,8 @@ def write_build_file(build_db: Path, target: Path, *, run_id: str, as_of: date |
             [run_id, datetime.now(UTC).replace(tzinfo=None), as_of, len(counts), str(build_db)],
         )
         comment_table(con, f"{_DST}.{PUBLISH_INFO}", PUBLISH_INFO_DOC, PUBLISH_INFO_COLUMNS)
+        con.execute(f"CREATE TABLE {_DST}.{OPS_PUBLISH_INFO} AS SELECT * FROM {_DST}.{PUBLISH_INFO}")
+        comment_table(con, f"{_DST}.{OPS_PUBLISH_INFO}", OPS_PUBLISH_INFO_DOC, PUBLISH_INFO_COLUMNS)
         _close_own_publish_row(con, run_id)
         con.execute(f"CHECKPOINT {_DST}")
         con.execute(f"DETACH {_DST}")

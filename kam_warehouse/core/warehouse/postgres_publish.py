@@ -46,6 +46,8 @@ from kam_warehouse.core.comments import comment_table
 from kam_warehouse.core.warehouse.base import WarehouseError
 from kam_warehouse.core.warehouse.postgres_engine import PostgresConnection, PostgresWarehouse
 from kam_warehouse.core.warehouse.publishing import (
+    OPS_PUBLISH_INFO,
+    OPS_PUBLISH_INFO_DOC,
     PUBLISH_INFO_COLUMNS,
     PUBLISH_INFO_DOC,
     PUBLISHED_SCHEMAS,
@@ -264,7 +266,7 @@ class PostgresPublisher(SchemaPublisher):
             if published not in src_schemas:
                 continue
             for name, _kind in src.relations(published):
-                if published == "marts" and name == PUBLISH_INFO:
+                if f"{published}.{name}" in (f"marts.{PUBLISH_INFO}", OPS_PUBLISH_INFO):
                     continue
                 try:
                     self._copy_relation(src, dst, published, name, target)
@@ -301,6 +303,9 @@ class PostgresPublisher(SchemaPublisher):
         con.execute(f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?)",
                     [staged.run_id, _now(), as_of, len(staged.counts), self.build_wh.describe()])
         comment_table(con, table, PUBLISH_INFO_DOC, PUBLISH_INFO_COLUMNS)
+        ops_table = f"{q(staged.schema('ops'))}.{OPS_PUBLISH_INFO.split('.', 1)[1]}"
+        con.execute(f"CREATE TABLE {ops_table} AS SELECT * FROM {table}")
+        comment_table(con, ops_table, OPS_PUBLISH_INFO_DOC, PUBLISH_INFO_COLUMNS)
 
     def _close_own_publish_row(self, con: PostgresConnection, staged: StagedBuild) -> None:
         """The copied ops.pipeline_runs shows this very publish as `running`; readers only ever see it

@@ -37,8 +37,11 @@ class PublishBusy(WarehouseError):
 #: the schemas a build publishes (what readers query)
 PUBLISHED_SCHEMAS: tuple[str, ...] = ("marts", "ops")
 
-#: one row naming the build, written into every build on every engine
+#: one row naming the build, written into every build on every engine (and the same row in ops, beside
+#: the run log, for monitoring: ops.publish_info)
 PUBLISH_INFO = "marts._publish_info"
+OPS_PUBLISH_INFO = "ops.publish_info"
+OPS_PUBLISH_INFO_DOC = "Which build this serving warehouse is (the row of marts._publish_info, beside the run log)."
 PUBLISH_INFO_DOC = "Which build this serving warehouse is: one row written by the publish that produced it."
 PUBLISH_INFO_COLUMNS = {
     "run_id": "Pipeline run that published this build (ops.pipeline_runs.run_id).",
