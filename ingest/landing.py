@@ -135,6 +135,20 @@ def pending_days(landing_dir: Path, target: WarehouseTarget, source: str) -> lis
         return pending_in(con, landing_dir, source)
 
 
+def loaded_through(target: WarehouseTarget, source: str) -> date | None:
+    """The latest day of `source` applied to `target` (a Warehouse of any engine, or the path of an
+    embedded DuckDB file; its raw.load_batches), None when nothing is loaded or it does not exist."""
+    from kam_warehouse.core.warehouse import as_warehouse
+
+    warehouse = as_warehouse(target)
+    if not warehouse.exists():
+        return None
+    with warehouse.connect(read_only=True) as con:
+        if not con.has_relation("raw", "load_batches"):
+            return None
+        return con.scalar("SELECT max(extract_day) FROM raw.load_batches WHERE source = ?", [source])
+
+
 def pending_in(con: Any, landing_dir: Path, source: str, complete: list[date] | None = None) -> list[date]:
     """`pending_days` on an open connection whose raw schema exists (`complete`: a survey's days)."""
     done = loaded_days(con, source)

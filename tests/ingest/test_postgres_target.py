@@ -25,7 +25,7 @@ import pytest
 
 import ingest.working as working
 from ingest.errors import FileRejected
-from ingest.landing import pending_days
+from ingest.landing import loaded_through, pending_days
 from ingest.load import load_landing
 from ingest.schema import raw_tables
 from ingest.working import TARGET_COPIED, WORKING_COMMITTED, TargetSyncError, fingerprint
@@ -124,6 +124,7 @@ def test_landing_with_quarantine_and_rejection_on_postgres(
     ], key=repr)
     assert quarantine[0][4].startswith("LX,I1,P1,") and quarantine[1][4] is None  # the file row has no text
     assert pending_days(lz.root, pg.build, "billing") == [lz.DAY2]
+    assert (loaded_through(pg.build, "crm"), loaded_through(pg.build, "billing")) == (lz.DAY2, lz.DAY1)
 
     (lz.root / "billing" / "2025-01-02" / "invoice_lines.csv").unlink()  # the source re-delivers the day
     report = _load(lz.root, pg, "r2", rejected)
@@ -431,3 +432,5 @@ def test_an_embedded_target_is_its_own_working_database(lz: LandingBuilder, tmp_
     assert not (tmp_path / "wh" / "ingest.duckdb").exists()
     assert _count(build, "SELECT count(*) FROM raw.crm__accounts") == 3
     assert pending_days(lz.root, build, "crm") == []
+    assert (loaded_through(build, "crm"), loaded_through(build, "billing")) == (lz.DAY1, None)
+    assert loaded_through(tmp_path / "nowhere.duckdb", "crm") is None
