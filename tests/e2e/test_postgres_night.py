@@ -59,7 +59,7 @@ class Night:
 
     def served_run_id(self) -> str:
         with self.pg_connect() as con, con.cursor() as cur:
-            cur.execute("select run_id from ops.publish_info")
+            cur.execute("select run_id from marts._publish_info")
             return cur.fetchone()[0]
 
 
