@@ -5,6 +5,8 @@ One JSON line per swap of serving.duckdb: {"build", "run_id", "served_at", "acti
 kill prevented). Lines are appended with O_APPEND and fsynced; a torn last line (a kill mid-write) is
 ignored on reading and repaired by recovery. Rollback only ever targets builds named here, so a build
 that was finalised but never swapped in (a run killed between the two) is never served by a rollback.
+On a server warehouse the history is a table of the serving database (kam_publish.served, written
+in the swap's transaction); served_history(settings) reads either.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ import os
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+from kam_warehouse.core.warehouse.publisher import schema_publisher
+from kam_warehouse.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +56,16 @@ def read_history(builds_dir: Path) -> list[Served]:
         except (ValueError, KeyError, TypeError):
             log.warning("%s line %d is not a served-history record (a kill mid-append?); ignored", path, number)
     return records
+
+
+def served_history(settings: Settings) -> list[Served]:
+    """The served history of any engine, oldest first: builds/served.jsonl for the embedded warehouse,
+    kam_publish.served (written in the swap's own transaction) for a server warehouse."""
+    publisher = schema_publisher(settings.build, settings.serving)
+    if publisher is None:
+        return read_history(settings.builds_dir)
+    return [Served(build=r.build, run_id=r.run_id, served_at=r.served_at.replace(tzinfo=UTC).isoformat(
+        timespec="microseconds"), action=r.action) for r in publisher.history()]
 
 
 def served_names(builds_dir: Path) -> set[str]:

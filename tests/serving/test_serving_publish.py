@@ -208,6 +208,7 @@ def test_rollback_restores_the_previous_build_and_can_target_one(settings: Setti
     assert [(r.build, r.action) for r in history.read_history(settings.builds_dir)] == [
         ("r1", "publish"), ("r2", "publish"), ("r3", "publish"), ("r2", "rollback"), ("r1", "rollback"),
         ("r3", "rollback")]
+    assert history.served_history(settings) == history.read_history(settings.builds_dir)
 
 
 def test_a_build_that_was_never_served_is_never_rolled_back_to(settings: Settings, builds: StampedBuilds) -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from kam_warehouse.core.warehouse import connect
 from kam_warehouse.core.warehouse.publisher import schema_publisher
-from kam_warehouse.serving import builds, publish, rollback
+from kam_warehouse.serving import builds, history, publish, rollback
 from kam_warehouse.serving.errors import PublishError
 from kam_warehouse.serving.parquet_export import read_pointer
 from kam_warehouse.serving.readers import grant_reader
@@ -112,6 +112,7 @@ def test_rollback_keep_n_and_history(pg: Settings, pg_builds: PostgresStampedBui
     with pytest.raises(PublishError, match="b2, b3, b4"):
         rollback(pg, to="nope")
     assert _history(pg)[-3:] == [("b3", "rollback"), ("b2", "rollback"), ("b4", "rollback")]
+    assert [(r.build, r.action) for r in history.served_history(pg)] == _history(pg)
     assert _schemas(pg) == ["marts", "marts__b2", "marts__b3", "ops", "ops__b2", "ops__b3"]
 
 
