@@ -130,11 +130,11 @@ class Working:
         except target.errors as exc:
             log.error("copying %s to %s failed: %s", ", ".join(keys), self.describe(), exc)
             self._drop(keys)
-            first = (str(exc).strip().splitlines() or [""])[0]
+            # the engine's text can quote a value (COPY's context): the message names only its type
             raise TargetSyncError(
                 f"the load of {', '.join(keys)} could not be copied to the warehouse {self.describe()} "
-                f"({type(exc).__name__}: {first}); nothing of it is in the warehouse, the next load re-syncs and "
-                "loads what is missing") from exc
+                f"({type(exc).__name__}; the log has the details); nothing of it is in the warehouse, the next "
+                "load re-syncs and loads what is missing") from exc
         log.info("copied %s to %s (%s)", ", ".join(keys), self.describe(),
                  ", ".join(f"{t} {d.num_rows}" for t, _c, d in units if d.num_rows))
 
@@ -176,6 +176,10 @@ class Working:
             if result.copied:
                 self._copy_from_target(None if everything else result.copied)
             self.con.commit()
+        except self.target.errors as exc:
+            self.con.rollback()
+            raise TargetSyncError(f"cannot copy what the warehouse {self.describe()} has loaded into the working "
+                                  f"file {self.path}: {type(exc).__name__}: {str(exc).strip()}") from exc
         except BaseException:
             self.con.rollback()
             raise
