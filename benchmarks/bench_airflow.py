@@ -21,8 +21,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -74,23 +77,35 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def night_under_scheduler(env: dict[str, str], day: str) -> dict[str, float]:
-    """Start the services, run one night (both ingests, the asset-triggered nightly), stop them."""
-    from kam_warehouse.orchestration.deadline import published_through
+@contextmanager
+def nightly_services(env: dict[str, str]) -> Iterator[tuple[Any, float]]:
+    """`airflow-local.sh up`, the night's DAGs parsed and unpaused: (REST client, start-up seconds); `down`
+    afterwards whatever happens."""
     from kam_warehouse.orchestration.rest_client import AirflowRest, wait_for
 
     t = time.perf_counter()
     subprocess.run([str(SCRIPT), "up"], env=env, check=True, capture_output=True, text=True, timeout=900)
     startup = time.perf_counter() - t
     try:
-        home = Path(env["AIRFLOW_HOME"])
         rest = AirflowRest(f"http://127.0.0.1:{env['KAM_AIRFLOW_PORT']}",
-                           home / "simple_auth_manager_passwords.json.generated")
+                           Path(env["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json.generated")
         dag_ids = ("ingest_crm", "ingest_billing", "kam_nightly")
         wait_for("the DAGs", lambda: set(dag_ids) <= {d["dag_id"] for d in rest.get("/api/v2/dags")["dags"]},
                  timeout=600)
         for dag_id in dag_ids:
             rest.patch(f"/api/v2/dags/{dag_id}", {"is_paused": False})
+        yield rest, startup
+    finally:
+        subprocess.run([str(SCRIPT), "down"], env=env, capture_output=True, text=True, timeout=300)
+
+
+def night_under_scheduler(env: dict[str, str], day: str) -> dict[str, float]:
+    """Start the services, run one night (both ingests, the asset-triggered nightly), stop them."""
+    from kam_warehouse.orchestration.deadline import published_through
+    from kam_warehouse.orchestration.rest_client import wait_for
+
+    with nightly_services(env) as (rest, startup):
+        home = Path(env["AIRFLOW_HOME"])
         serving = Path(env["KAM_WAREHOUSE_DIR"]) / "serving.duckdb"
         logical = datetime.fromisoformat(day).replace(tzinfo=UTC)
         t = time.perf_counter()
@@ -107,8 +122,6 @@ def night_under_scheduler(env: dict[str, str], day: str) -> dict[str, float]:
                      .total_seconds() for r in runs if r["end_date"]}
         return {"startup": startup, "night": night, "nightly_run": max(durations.values(), default=float("nan")),
                 "processor": processor_parse_times(home / "run" / "dag-processor.log")}
-    finally:
-        subprocess.run([str(SCRIPT), "down"], env=env, capture_output=True, text=True, timeout=300)
 
 
 def main() -> None:

@@ -7,8 +7,8 @@
   lease; a task of a DAG without a lease (an ingest load, maintenance) is kept out while a night holds one.
 
 A busy warehouse never holds a worker or the pool slot: the task is rescheduled (state
-`up_for_reschedule`, no retry used), first after `FIRST_RESCHEDULE` (a short wait — a skipping night, the
-other source's load — is over in seconds), then after half the time waited so far, at most every
+`up_for_reschedule`, no retry used), first after `FIRST_RESCHEDULE` (10 s: a skipping night or the
+other source's load is over in seconds), then after half the time waited so far, at most every
 `KAM_BUSY_RESCHEDULE_SECONDS` (default 20), and fails with the "busy: held by ..." message once it has
 waited `nightly.max_runtime_minutes`.
 """
@@ -27,8 +27,10 @@ from kam_warehouse.orchestration.runtime import log
 #: a lease is stale (its run is gone) this long after its last heartbeat, beyond the run timeout
 STALE_MARGIN = timedelta(minutes=30)
 #: the first reschedule of a waiting writer: most waits (a night that skips, the other source's load) end
-#: within seconds, and every try is a task start, so the wait grows from here to busy_reschedule()
-FIRST_RESCHEDULE = timedelta(seconds=2)
+#: within seconds, and every try is a task start, so the wait grows from here to busy_reschedule(). Not
+#: shorter: Airflow 3.3 marks a task up_for_retry (a retry_delay lost) when it is re-queued before the
+#: executor reported its previous try's end, which took 2-3 s on a loaded 2-core host
+FIRST_RESCHEDULE = timedelta(seconds=10)
 
 
 def busy_reschedule() -> timedelta:
@@ -38,7 +40,7 @@ def busy_reschedule() -> timedelta:
 
 def next_try_after(waited: timedelta) -> timedelta:
     """Wait before the next try: FIRST_RESCHEDULE, then half the time waited so far, capped at
-    busy_reschedule() (about log2(max_runtime / 2 s) + max_runtime / 20 s tries in all)."""
+    busy_reschedule() (KAM_BUSY_RESCHEDULE_SECONDS, 20 s by default)."""
     return min(busy_reschedule(), max(FIRST_RESCHEDULE, waited / 2))
 
 

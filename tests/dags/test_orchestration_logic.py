@@ -241,13 +241,15 @@ def test_dbt_layer_report_names_each_failed_and_unbuilt_model() -> None:
 
 
 def test_a_waiting_writer_tries_again_soon_then_less_often(monkeypatch) -> None:
-    """A writer kept out of a busy warehouse tries again after 2 s (a skipping night or the other source's
+    """A writer kept out of a busy warehouse tries again after 10 s (a skipping night or the other source's
     load is over in seconds), then after half the time waited, at most every KAM_BUSY_RESCHEDULE_SECONDS."""
     from kam_warehouse.orchestration.lease import next_try_after
 
     monkeypatch.setenv("KAM_BUSY_RESCHEDULE_SECONDS", "20")
-    waits = [next_try_after(timedelta(seconds=s)).total_seconds() for s in (0, 3, 10, 30, 3600)]
-    assert waits == [2.0, 2.0, 5.0, 15.0, 20.0]
+    waits = [next_try_after(timedelta(seconds=s)).total_seconds() for s in (0, 10, 30, 3600)]
+    assert waits == [10.0, 10.0, 15.0, 20.0]
+    monkeypatch.setenv("KAM_BUSY_RESCHEDULE_SECONDS", "3")
+    assert next_try_after(timedelta(0)).total_seconds() == 3.0
 
 
 def test_ingest_shows_the_landing_checks_notices_for_its_source(tmp_path: Path, monkeypatch) -> None:
