@@ -146,6 +146,30 @@ def test_steps_are_recorded_in_the_served_run_log(night: Night) -> None:
             ("publish", "success")]
 
 
+def test_close_report_and_rollback_on_postgres(night: Night, tmp_path: Path) -> None:
+    """Month-end close publishes frozen figures the report reads from the PostgreSQL serving database, the
+    same as the DuckDB close of the same month; rollback serves the build before it again."""
+    month = "2024-05"
+    for wh, url in ((night.duck, ""), (night.pg, night.url)):
+        closed = _kam("close", "--month", month, "--warehouse", str(wh), url=url)
+        assert closed.returncode == 0, f"{url or 'duckdb'}: {closed.stdout}{closed.stderr}"
+    reports = {}
+    for name, wh, url in (("duckdb", night.duck, ""), ("postgres", night.pg, night.url)):
+        out = tmp_path / name
+        rep = _kam("report", "concentration", "--month", month, "--warehouse", str(wh), "--format", "csv",
+                   "--out", str(out), url=url)
+        assert rep.returncode == 0, rep.stdout + rep.stderr
+        (csv_file,) = out.glob("*.csv")
+        reports[name] = csv_file.read_text(encoding="utf-8")
+    assert "Closed" in reports["postgres"] or "closed" in reports["postgres"]
+    assert reports["postgres"] == reports["duckdb"].replace(str(night.duck), str(night.pg))
+    before = night.served_run_id()
+    rolled = _kam("publish", "--rollback", "--warehouse", str(night.pg), url=night.url)
+    assert rolled.returncode == 0, rolled.stdout + rolled.stderr
+    assert night.served_run_id() != before
+    shutil.rmtree(tmp_path, ignore_errors=True)
+
+
 def test_a_blocking_defect_night_is_held_back_and_readers_keep_the_last_good_build(night: Night) -> None:
     """A day whose bad rows breach the quarantine share: the gate blocks, tiers and publish are held back
     (recorded), and the served schemas still hold the previous build."""
@@ -162,27 +186,3 @@ def test_a_blocking_defect_night_is_held_back_and_readers_keep_the_last_good_bui
         assert [tuple(r) for r in cur.fetchall()] == [("publish", "held_back"), ("tiers", "held_back")]
         cur.execute("select count(*) from ops.dq_results where not success and severity = 'block'")
         assert cur.fetchone()[0] >= 1
-
-
-def test_close_report_and_rollback_on_postgres(night: Night, tmp_path: Path) -> None:
-    """Month-end close publishes frozen figures the report reads from the PostgreSQL serving database, the
-    same as the DuckDB close of the same month; rollback serves the build before it again."""
-    month = "2024-05"
-    for wh, url in ((night.duck, ""), (night.pg, night.url)):
-        closed = _kam("close", "--month", month, "--warehouse", str(wh), url=url)
-        assert closed.returncode == 0, closed.stdout + closed.stderr
-    reports = {}
-    for name, wh, url in (("duckdb", night.duck, ""), ("postgres", night.pg, night.url)):
-        out = tmp_path / name
-        rep = _kam("report", "concentration", "--month", month, "--warehouse", str(wh), "--format", "csv",
-                   "--out", str(out), url=url)
-        assert rep.returncode == 0, rep.stdout + rep.stderr
-        (csv_file,) = out.glob("*.csv")
-        reports[name] = csv_file.read_text(encoding="utf-8")
-    assert "Closed" in reports["postgres"] or "closed" in reports["postgres"]
-    assert reports["postgres"] == reports["duckdb"].replace(str(night.duck), str(night.pg))
-    before = night.served_run_id()
-    rolled = _kam("publish", "--rollback", "--warehouse", str(night.pg), url=night.url)
-    assert rolled.returncode == 0, rolled.stdout + rolled.stderr
-    assert night.served_run_id() != before
-    shutil.rmtree(tmp_path, ignore_errors=True)
