@@ -87,6 +87,28 @@ def test_text_holds_nul_says_whether_a_nul_character_can_be_stored(warehouse: Wa
             assert con.scalar("SELECT count(*) FROM ops.t") == 0
 
 
+def test_fetch_text_moves_rows_between_engines_exactly(warehouse: Warehouse, tmp_path: Path) -> None:
+    """`fetch_text`: every column as text, NULL apart from '', quotes and line breaks kept, `?` bound; the
+    text bulk-loaded into a typed table on the other engine casts back to the same values."""
+    rows = [
+        (1, "", Decimal("12345678901234567890.123456"), date(2026, 1, 31), datetime(2026, 1, 2, 3, 4, 5, 678901)),
+        (2, None, None, None, None),
+        (3, 'a "quoted", line\nbreak', Decimal("-0.000001"), date(2024, 2, 29), datetime(2026, 12, 31)),
+    ]
+    with connect(warehouse) as con:
+        _table(con)
+        con.executemany("INSERT INTO ops.t (id, name, amount, day, at_ts) VALUES (?, ?, ?, ?, ?)", rows)
+        text = con.fetch_text("SELECT id, name, amount, day, at_ts FROM ops.t WHERE id <> ? ORDER BY id", [9])
+        empty = con.fetch_text("SELECT id, name FROM ops.t WHERE id = ?", [9])
+    assert all(t == pa.string() for t in text.schema.types) and text.column("name").to_pylist() == [
+        "", None, 'a "quoted", line\nbreak']
+    assert empty.num_rows == 0 and empty.column_names == ["id", "name"]
+    with connect(tmp_path / "other.duckdb") as other:
+        _table(other)
+        other.bulk_load("ops.t", text)
+        assert other.execute("SELECT id, name, amount, day, at_ts FROM ops.t ORDER BY id").fetchall() == rows
+
+
 def test_catalog_helpers_and_comments(warehouse: Warehouse) -> None:
     with connect(warehouse) as con:
         _table(con)

@@ -85,6 +85,12 @@ class Connection(ABC):
         """Append the rows of `data` to `table` (columns by name: `columns` or all of `data`'s); return
         the row count. Uses the engine's bulk path (an Arrow scan on DuckDB, COPY on PostgreSQL)."""
 
+    @abstractmethod
+    def fetch_text(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        """The rows of a query with every column as text (NULL stays NULL, '' stays ''), by the engine's
+        bulk path (COPY ... TO STDOUT on PostgreSQL): for moving many rows to another engine, which
+        casts the text back to its column types (`bulk_load` into a typed table)."""
+
     # --- transactions
     @abstractmethod
     def begin(self) -> None: ...

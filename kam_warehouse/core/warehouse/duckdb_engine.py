@@ -39,6 +39,12 @@ class DuckDBConnection(Connection):
     def fetch_df(self, sql: str, params: Sequence[Any] | None = None):
         return self.raw.execute(sql, list(params) if params is not None else None).df()
 
+    def fetch_text(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        import pyarrow as pa
+
+        data = self.fetch_arrow(sql, params)
+        return pa.table([c.cast(pa.string()) for c in data.columns], names=data.column_names)
+
     def bulk_load(self, table: str, data: pa.Table, *, columns: Sequence[str] | None = None) -> int:
         names = list(columns or data.column_names)
         quoted = ", ".join('"' + c.replace('"', '""') + '"' for c in names)

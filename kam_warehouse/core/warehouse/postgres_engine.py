@@ -64,6 +64,26 @@ class PostgresConnection(Connection):
             cur.copy_expert(f"COPY {table} ({quoted}) FROM STDIN WITH (FORMAT csv, NULL '')", buffer)
         return data.num_rows
 
+    def fetch_text(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        """COPY (query) TO STDOUT in CSV, read by Arrow with every column a string: NULL is PostgreSQL's
+        unquoted empty field, '' its quoted one."""
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        with self.raw.cursor() as cur:
+            query = cur.mogrify(qmark_to_format(sql), tuple(params or ())).decode()
+            cur.execute(f"SELECT * FROM ({query}) _kam_fetch_text LIMIT 0")
+            names = [d[0] for d in cur.description]
+            buffer = io.BytesIO()
+            cur.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)", buffer)
+        if not buffer.getbuffer().nbytes:
+            return pa.table({n: pa.array([], pa.string()) for n in names})
+        buffer.seek(0)
+        return pacsv.read_csv(buffer, pacsv.ReadOptions(column_names=names),
+                              pacsv.ParseOptions(newlines_in_values=True),
+                              pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                   strings_can_be_null=True, quoted_strings_can_be_null=False))
+
     def begin(self) -> None:
         self.raw.cursor().execute("BEGIN")
         self._in_transaction = True
