@@ -202,7 +202,7 @@ class Working:
             if keys is not None:
                 select += f" WHERE {column} IN ({_marks(keys)})"
                 params = list(keys)
-            data = self.target.fetch_arrow(select, params)
+            data = self.target.fetch_text(select, params)  # the bulk path; the insert casts the text back
             if data.num_rows:
                 _insert_arrow(self.con, table, data)
 
