@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from kam_warehouse.core.errors import KamError
 from kam_warehouse.core.warehouse import WarehouseTarget, as_warehouse, connect
 
 
@@ -39,6 +40,10 @@ def read_summary(target: WarehouseTarget) -> ServingSummary:
     """Read the latest month's account-level top-20% share and accounts per tier (read-only)."""
     serving_path = as_warehouse(target).describe()
     with connect(target, read_only=True) as con:
+        if not (con.has_relation("marts", "mart_revenue_concentration_monthly")
+                and con.has_relation("marts", "dim_account")):
+            raise KamError(f"nothing has been published to the serving warehouse {serving_path} yet: run `kam run` "
+                           "(or `make demo`) first")
         row = con.execute(
             """
             SELECT revenue_month, top_20pct_share, total_revenue, active_count

@@ -179,3 +179,20 @@ def test_kam_tiers_honours_the_warehouse_url(engines: Engines, monkeypatch: pyte
         outputs.append((explained[0], [line for line in explained if line.startswith("  20")], runs[1].output))
     assert outputs[0][0].startswith(f"group {account}: current tier ")
     assert outputs[0] == outputs[1]
+
+
+def test_summary_and_tier_fingerprint_read_either_engine(engines: Engines) -> None:
+    """The run's closing summary and the tier-history fingerprint (night_inputs) read PostgreSQL too."""
+    from kam_warehouse.night_inputs import _tier_fingerprint
+    from kam_warehouse.summary import read_summary
+
+    duck, pg = (read_summary(s.build) for s in (engines.duckdb, engines.postgres))
+    assert (duck.latest_month, duck.active_accounts, duck.accounts_per_tier) == (
+        pg.latest_month, pg.active_accounts, pg.accounts_per_tier)
+    assert duck.top_20pct_share is not None and pg.top_20pct_share is not None
+    assert abs(duck.top_20pct_share - pg.top_20pct_share) < 1e-9 and pg.serving_path == engines.postgres.build.describe()
+    (rows,) = _rows(engines.postgres, "SELECT count(*) FROM tiers.account_tier_history")[0]
+    fingerprint = _tier_fingerprint(engines.postgres.build, "tiers.account_tier_history")
+    assert fingerprint is not None and fingerprint[0] == rows and fingerprint == _tier_fingerprint(
+        engines.postgres.build, "tiers.account_tier_history")
+    assert _tier_fingerprint(engines.postgres.build, "tiers.no_such_history") is None
