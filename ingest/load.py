@@ -102,6 +102,7 @@ def load_landing(
     rejections: dict[str, FileRejected] = {s: FileRejected(s, p) for s, p in found.refused.items()}
     with open_working(target, working_db) as w:
         con = w.con
+        report.warnings += w.last_resync.messages(w.describe())
         for source in ordered:
             report.changed += _changes(w, landing_dir, source, run_id, report)
         report.warnings += [f"{f.path}: {f.message}" for f in report.changed]

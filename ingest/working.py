@@ -82,6 +82,13 @@ class Resync:
     copied: list[str] = field(default_factory=list)  # keys copied from the target
     rebuilt: bool = False  # the working file was missing or unreadable
 
+    def messages(self, target: str) -> list[str]:
+        """What an operator should know (LoadReport.warnings): days a stopped load had not copied."""
+        if not self.dropped:
+            return []
+        return [f"{key}: a load stopped before copying it to {target}; loaded again by this run"
+                for key in self.dropped]
+
 
 @dataclass
 class Working:

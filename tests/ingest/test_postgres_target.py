@@ -244,6 +244,7 @@ def test_crash_between_the_two_commits_recovers_exactly(
 
     report = _load(landing, pg, "r2", rejected)
     assert len(report.days_loaded) == 8 - 2  # (4 days x 2 sources) minus the two the target had
+    assert [w.split(":")[0:2] for w in report.warnings] == [["crm", report.days_loaded[0][1].isoformat()]]
     load_landing(landing, db, run_id="r1", rejected_dir=tmp_path / "ref_rejected")
     assert snapshot(pg.build, LOAD_TIME | RUN) == snapshot(db, LOAD_TIME | RUN)
     assert _count(pg.build, "SELECT count(*) FROM (SELECT source, extract_day FROM raw.load_batches "
