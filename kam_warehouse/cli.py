@@ -89,7 +89,7 @@ class KamGroup(TyperGroup):
 
 app = typer.Typer(
     cls=KamGroup,
-    help="KAM Warehouse: billing + CRM extracts -> key-account marts (DuckDB), gated by data-quality checks.",
+    help="KAM Warehouse: billing + CRM extracts -> key-account marts (embedded DuckDB, or PostgreSQL by KAM_WAREHOUSE_URL), gated by data-quality checks.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
