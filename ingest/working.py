@@ -156,40 +156,25 @@ class Working:
 
     # --- target -> working file
     def resync(self, *, rebuilt: bool = False) -> Resync:
-        """Make the working file's raw schema equal the target's, key by key (see the module docstring)."""
+        """Make the working file's raw schema equal the target's, key by key (see the module docstring);
+        when the tables' row counts still differ (rows outside every batch key, written by something
+        other than ingest), rebuild it whole."""
         result = Resync(rebuilt=rebuilt)
         if self.target is None:
             return result
-        try:
-            theirs = fingerprint(self.target)
-        except self.target.errors as exc:
-            raise TargetSyncError(f"cannot read what the warehouse {self.describe()} has loaded: "
-                                  f"{type(exc).__name__}: {str(exc).strip()}") from exc
+        theirs = self._read_target(fingerprint)
         ours = fingerprint(self.con)
         stale = sorted(k for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k))
-        if not stale:
-            self.last_resync = result
-            return result
         result.dropped = [k for k in stale if k not in theirs]
         result.copied = [k for k in stale if k in theirs]
-        everything = not ours or set(result.copied) == set(theirs)
-        self.con.begin()
-        try:
-            if everything:
-                for table, _column in raw_tables():
-                    self.con.execute(f"DELETE FROM {table}")
-            else:
-                _delete(self.con, stale)
-            if result.copied:
-                self._copy_from_target(None if everything else result.copied)
-            self.con.commit()
-        except self.target.errors as exc:
-            self.con.rollback()
-            raise TargetSyncError(f"cannot copy what the warehouse {self.describe()} has loaded into the working "
-                                  f"file {self.path}: {type(exc).__name__}: {str(exc).strip()}") from exc
-        except BaseException:
-            self.con.rollback()
-            raise
+        everything = bool(stale) and (not ours or set(result.copied) == set(theirs))
+        if stale:
+            self._repair(stale, result.copied, everything=everything)
+        if not everything and self._read_target(row_counts) != row_counts(self.con):
+            log.warning("working file %s: row counts differ from the warehouse %s outside the batch keys: rebuilt",
+                        self.path, self.describe())
+            result.copied, result.rebuilt = sorted(theirs), True
+            self._repair([], result.copied, everything=True)
         if result.dropped:
             log.warning("working file %s held %s, which the warehouse %s does not (a load stopped between its "
                         "two commits): dropped, those days load again", self.path, ", ".join(result.dropped),
@@ -199,6 +184,36 @@ class Working:
                         self.describe(), len(result.copied))
         self.last_resync = result
         return result
+
+    def _read_target(self, read: Callable[[Any], Any]) -> Any:
+        assert self.target is not None
+        try:
+            return read(self.target)
+        except self.target.errors as exc:
+            raise TargetSyncError(f"cannot read what the warehouse {self.describe()} has loaded: "
+                                  f"{type(exc).__name__}: {str(exc).strip()}") from exc
+
+    def _repair(self, stale: Sequence[str], copied: Sequence[str], *, everything: bool) -> None:
+        """In one working-file transaction: drop the stale keys (or everything) and copy the target's rows
+        of `copied` (or all of them)."""
+        assert self.target is not None
+        self.con.begin()
+        try:
+            if everything:
+                for table, _column in raw_tables():
+                    self.con.execute(f"DELETE FROM {table}")
+            else:
+                _delete(self.con, stale)
+            if everything or copied:
+                self._copy_from_target(None if everything else list(copied))
+            self.con.commit()
+        except self.target.errors as exc:
+            self.con.rollback()
+            raise TargetSyncError(f"cannot copy what the warehouse {self.describe()} has loaded into the working "
+                                  f"file {self.path}: {type(exc).__name__}: {str(exc).strip()}") from exc
+        except BaseException:
+            self.con.rollback()
+            raise
 
     def _copy_from_target(self, keys: list[str] | None) -> None:
         assert self.target is not None
@@ -238,6 +253,13 @@ def _sources(keys: Sequence[str]) -> list[str] | None:
     None (every table) for a key of another shape."""
     sources = {k.split(":", 1)[0] for k in keys}
     return sorted(sources) if sources <= set(SOURCES) else None
+
+
+def row_counts(con: Any) -> tuple:
+    """The row count of every raw table ingest writes, in one statement."""
+    counts = ", ".join(f"(SELECT count(*) FROM {table})" for table, _column in raw_tables())
+    row = con.execute(f"SELECT {counts}").fetchone()
+    return tuple(int(n) for n in row) if row else ()
 
 
 def _marks(values: Sequence[object]) -> str:
