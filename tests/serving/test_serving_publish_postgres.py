@@ -281,3 +281,34 @@ def test_a_prepared_statement_of_a_kept_session_reads_the_new_build(pg: Settings
             assert cur.fetchone() == ("q1", pg_builds.stamp_rows("q1"))
     finally:
         con.close()
+
+
+def test_a_repeatable_read_transaction_older_than_the_new_build_sees_the_old_build_whole(
+        pg: Settings, pg_builds: PostgresStampedBuilds) -> None:
+    """A REPEATABLE READ transaction that took its snapshot before the new build was copied, and reads
+    the served tables only later: the swap waits for it (it would otherwise find the new tables but not
+    their rows), so it reads the old build whole; the publish completes once it ends."""
+    import threading
+
+    pg_builds.publish("o1")
+    pg_builds.write("o2")
+    reader = psycopg2.connect(_dsn(pg, pg.serving.user))  # type: ignore[attr-defined]
+    reader.set_session(isolation_level="REPEATABLE READ", readonly=True)
+    done: list[str] = []
+    try:
+        with reader.cursor() as cur:
+            cur.execute("SELECT 1")  # the snapshot is taken here, before o2 is copied
+            worker = threading.Thread(target=lambda: (publish(pg, run_id="o2"), done.append("o2")))
+            worker.start()
+            time.sleep(3)  # staged, audited, exported: waiting for this transaction
+            cur.execute("SELECT min(run_id), count(*) FROM marts.build_stamp")
+            seen = cur.fetchone()
+            cur.execute("SELECT run_id FROM ops.publish_info")
+            seen_ops = cur.fetchone()
+        assert done == []
+        reader.rollback()
+        worker.join(timeout=120)
+    finally:
+        reader.close()
+    assert seen == ("o1", pg_builds.stamp_rows("o1")) and seen_ops == ("o1",)
+    assert done == ["o2"] and pg_builds.served_run_id() == "o2"

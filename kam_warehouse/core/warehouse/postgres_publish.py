@@ -15,7 +15,9 @@ The serving database `db` holds:
    marts._publish_info; the reader roles get USAGE and SELECT on the new schemas (grants are attached
    to the objects, so they survive the renames). A kill inside rolls the transaction back.
 2. audit: every staged table has the build's row count; the build is then `ready`.
-3. swap: ONE transaction locks every served table ACCESS EXCLUSIVE (it waits for readers in the middle
+3. swap: first wait (bounded) for transactions whose snapshot predates the staging commit (a
+   REPEATABLE READ reader that has not touched a served table yet would otherwise see the new tables
+   without their rows); then ONE transaction locks every served table ACCESS EXCLUSIVE (it waits for readers in the middle
    of a transaction that touched them; lock_timeout short and retried, so a reader never deadlocks with
    it), renames marts/ops to marts__<served tag>/ops__<served tag> and marts__<tag>/ops__<tag> to
    marts/ops, and appends the served history. A reader's transaction sees the old build or the new
@@ -71,6 +73,8 @@ LOCK_KEY = 0x6B616D7075626C
 #: how long the swap waits for one lock before it lets readers go and tries again
 SWAP_LOCK_TIMEOUT_MS = 250
 SWAP_DEADLINE_S = 120.0
+#: how long a publish waits for transactions whose snapshot predates the new build (then swaps anyway)
+SNAPSHOT_WAIT_S = 60.0
 #: COPY data beyond this is spooled to a temporary file, not held in memory
 SPOOL_BYTES = 64 * 1024 * 1024
 _RETRY_CODES = frozenset({psycopg2.errorcodes.LOCK_NOT_AVAILABLE, psycopg2.errorcodes.DEADLOCK_DETECTED})
@@ -84,6 +88,7 @@ META_DDL: tuple[str, ...] = (
     f"""CREATE TABLE IF NOT EXISTS {META}.served (
         seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, build text NOT NULL, tag text NOT NULL,
         run_id text NOT NULL, served_at timestamp NOT NULL, action text NOT NULL)""",
+    f"ALTER TABLE {META}.builds ADD COLUMN IF NOT EXISTS staged_xid bigint",
     f"CREATE TABLE IF NOT EXISTS {META}.readers (role text PRIMARY KEY, granted_at timestamp NOT NULL)",
     f"COMMENT ON SCHEMA {META} IS 'kam_warehouse publish bookkeeping: kept builds, served history, reader roles'",
 )
@@ -242,6 +247,8 @@ class PostgresPublisher(SchemaPublisher):
                             self._close_own_publish_row(con, staged)
                             for role in readers:
                                 self._grant_schemas(con, role, [staged.schema(p) for p in PUBLISHED_SCHEMAS])
+                            con.execute(f"UPDATE {META}.builds SET staged_xid = pg_current_xact_id()::text::bigint "
+                                        "WHERE tag = ?", [tag])
                     finally:
                         src.execute("ROLLBACK")
             except BaseException as exc:
@@ -339,6 +346,9 @@ class PostgresPublisher(SchemaPublisher):
         deadline = time.monotonic() + SWAP_DEADLINE_S
         attempts = 0
         with self._serving() as con:
+            row = con.execute(f"SELECT staged_xid FROM {META}.builds WHERE tag = ? AND state = 'ready'", [tag]).fetchone()
+            if row is not None and row[0] is not None:
+                self._wait_for_older_snapshots(con, int(row[0]))
             while True:
                 attempts += 1
                 try:
@@ -354,6 +364,25 @@ class PostgresPublisher(SchemaPublisher):
                     time.sleep(min(0.02 * attempts, 0.5))
         if attempts > 1:
             log.info("swap to %s took %d attempts (readers in transactions held served tables)", tag, attempts)
+
+    def _wait_for_older_snapshots(self, con: PostgresConnection, staged_xid: int) -> None:
+        """Before a new build is swapped in: wait (bounded) for every transaction whose snapshot may not
+        see the staging commit (backend_xmin <= the staging xid; REPEATABLE READ readers idle in their
+        transaction). Such a reader has not touched a served table yet (else the swap's locks would wait
+        for it anyway); after the swap it would find the new tables but not their rows."""
+        deadline = time.monotonic() + SNAPSHOT_WAIT_S
+        sql = ("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+               "AND backend_xmin IS NOT NULL AND age(backend_xmin) >= age((? % 4294967296)::text::xid)")
+        waited = False
+        while con.scalar(sql, [staged_xid]):
+            if time.monotonic() > deadline:
+                log.warning("swapping in although a transaction older than the new build is still open after %.0f s: "
+                            "it will not see the new build's rows until it ends", SNAPSHOT_WAIT_S)
+                return
+            waited = True
+            time.sleep(0.05)
+        if waited:
+            log.info("waited for transactions older than the new build before swapping it in")
 
     def _swap_once(self, con: PostgresConnection, tag: str, action: str) -> None:
         con.execute(f"SET LOCAL lock_timeout = '{SWAP_LOCK_TIMEOUT_MS}ms'")
