@@ -312,3 +312,29 @@ def test_a_repeatable_read_transaction_older_than_the_new_build_sees_the_old_bui
         reader.close()
     assert seen == ("o1", pg_builds.stamp_rows("o1")) and seen_ops == ("o1",)
     assert done == ["o2"] and pg_builds.served_run_id() == "o2"
+
+
+def test_parquet_export_keeps_types_nulls_and_empty_strings(pg: Settings) -> None:
+    """The Parquet export of a PostgreSQL mart is typed like the column (ints, exact decimals, floats to
+    the bit, dates, timestamps, booleans) and keeps NULL apart from the empty string."""
+    from kam_warehouse.core.warehouse.postgres_publish import read_arrow, tag_for
+
+    with connect(pg.serving) as con:
+        con.execute("CREATE SCHEMA t")
+        con.execute("CREATE TABLE t.x (i integer, b bigint, m numeric(18,2), f double precision, d date, "
+                    "ts timestamp, tz timestamptz, ok boolean, s text, v varchar(5), a int[])")
+        con.execute("INSERT INTO t.x VALUES (1, 9007199254740993, 12.35, 0.1::float8 + 0.2::float8, DATE '2025-11-30', "
+                    "TIMESTAMP '2025-12-05 06:00:00.123456', TIMESTAMPTZ '2025-12-05 06:00:00+00', true, '', "
+                    "'a,\"b', ARRAY[1, 2]), (NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)")
+        table = read_arrow(con, "t", "x")  # type: ignore[arg-type]
+    types = {f.name: str(f.type) for f in table.schema}
+    assert types == {"i": "int32", "b": "int64", "m": "decimal128(18, 2)", "f": "double", "d": "date32[day]",
+                     "ts": "timestamp[us]", "tz": "timestamp[us, tz=UTC]", "ok": "bool", "s": "string",
+                     "v": "string", "a": "string"}
+    first, second = table.to_pylist()
+    assert first["b"] == 9007199254740993 and str(first["m"]) == "12.35" and first["f"] == 0.1 + 0.2
+    assert first["s"] == "" and first["v"] == 'a,"b' and first["a"] == "{1,2}" and first["ok"] is True
+    assert first["ts"].microsecond == 123456 and first["tz"].utcoffset().total_seconds() == 0
+    assert set(second.values()) == {None}
+    assert tag_for("scheduled__2026-12-02T00:00:00+00:00", set()) == "scheduled__2026_12_02T00_00_00_00_00"
+    assert tag_for("b", {"b", "b_2"}) == "b_3" and len(tag_for("x" * 200, set())) <= 48
