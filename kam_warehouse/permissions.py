@@ -10,6 +10,10 @@ The serving group is `KAM_SERVING_GROUP` (a group name or numeric gid), default 
 primary group. A BI host's service account is made a member of that group (docs/bi.md). Pipeline
 processes run with umask 077, so whatever DuckDB, dbt or GX create is private from the start; the
 serving files are opened up explicitly, before they are renamed into place.
+
+On a PostgreSQL warehouse (KAM_WAREHOUSE_URL) readers get database roles instead of file modes: a
+read-only reader role on the served schemas (`kam warehouse grant-reader ROLE`,
+kam_warehouse.serving.readers; scripts/postgres-reader-role.sql); the local state above keeps these modes.
 """
 
 from __future__ import annotations
