@@ -15,7 +15,8 @@ holding a replica of the target's `raw` schema, and copies each write unit to th
   quarantine rows of both sides are compared; a key the working file holds and the target does not (a
   crash between the two commits) is dropped from the working file, so that day loads again; a key the
   target holds and the working file lacks or differs on (a new container, a lost or stale working
-  file) is copied from the target. A missing or unreadable working file is rebuilt from the target.
+  file) is copied from the target. A missing or unreadable working file is rebuilt from the target,
+  and so is one whose tables' row counts still differ (rows outside every batch key).
   So a crash between the two commits neither loses nor duplicates a day, and everything ingest reads
   of "what is loaded" (loaded days, changed-file detection, reference keys) agrees with the target.
 - A unique index on the target's raw.load_batches (source, extract_day) refuses a second load of a day
