@@ -81,9 +81,12 @@ def night_under_scheduler(env: dict[str, str], day: str) -> dict[str, Any]:
 
     with nightly_services(env) as (rest, startup):
         # as at night: the services have been up and idle, today's scheduled ingest sensors have poked once
-        wait_for("today's ingest sensors to poke", lambda: all(
-            ti["state"] == "up_for_reschedule" for d in ("ingest_crm", "ingest_billing") for r in rest.runs(d)
-            for ti in rest.task_instances(d, r["dag_run_id"]) if ti["task_id"] == "wait_for_landing"), timeout=600)
+        def sensors_poked() -> bool:
+            states = [ti["state"] for d in ("ingest_crm", "ingest_billing") for r in rest.runs(d)
+                      for ti in rest.task_instances(d, r["dag_run_id"]) if ti["task_id"] == "wait_for_landing"]
+            return len(states) == 2 and set(states) == {"up_for_reschedule"}
+
+        wait_for("today's ingest sensors to poke", sensors_poked, timeout=600)
         serving = Path(env["KAM_WAREHOUSE_DIR"]) / "serving.duckdb"
         expected = datetime.fromisoformat(day).date()
         t = time.perf_counter()
