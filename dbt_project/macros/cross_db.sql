@@ -136,3 +136,17 @@
     {%- endif -%}
     {{ return('incremental') }}
 {%- endmacro %}
+
+{#- The config of a model replaced by key (incremental where the engine can, see
+    replace_by_key_materialization), with an optional pre-hook (a Jinja string rendered at run time). -#}
+{% macro replace_by_key_config(unique_key, pre_hook=none) -%}
+    {%- if pre_hook -%}
+        {{ config(materialized=replace_by_key_materialization(), unique_key=unique_key,
+                  incremental_strategy=replace_by_key_strategy(), file_format=spark_table_format(),
+                  on_schema_change='fail', pre_hook=pre_hook) }}
+    {%- else -%}
+        {{ config(materialized=replace_by_key_materialization(), unique_key=unique_key,
+                  incremental_strategy=replace_by_key_strategy(), file_format=spark_table_format(),
+                  on_schema_change='fail') }}
+    {%- endif -%}
+{%- endmacro %}

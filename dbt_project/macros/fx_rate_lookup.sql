@@ -12,14 +12,7 @@
 {% macro duckdb__fx_rate_lookup(events, key_column, date_column, rates, currency_column) -%}
 select
     e.{{ key_column }},
-    case
-        when e.{{ currency_column }} = '{{ reporting_currency() }}' then cast(1 as {{ type_rate() }})
-        else cast(r.rate_to_reporting as {{ type_rate() }})
-    end as fx_rate,
-    case
-        when e.{{ currency_column }} = '{{ reporting_currency() }}' then e.{{ date_column }}
-        else r.rate_date
-    end as fx_rate_date
+    {{ fx_rate_columns(date_column, currency_column) }}
 from {{ events }} as e
 asof left join {{ rates }} as r
     on r.currency = e.{{ currency_column }}
@@ -34,14 +27,7 @@ select
 from (
     select
         e.{{ key_column }},
-        case
-            when e.{{ currency_column }} = '{{ reporting_currency() }}' then cast(1 as {{ type_rate() }})
-            else cast(r.rate_to_reporting as {{ type_rate() }})
-        end as fx_rate,
-        case
-            when e.{{ currency_column }} = '{{ reporting_currency() }}' then e.{{ date_column }}
-            else r.rate_date
-        end as fx_rate_date,
+        {{ fx_rate_columns(date_column, currency_column) }},
         row_number() over (partition by e.{{ key_column }} order by r.rate_date desc) as rate_rank
     from {{ events }} as e
     left join {{ rates }} as r
@@ -50,4 +36,18 @@ from (
         and e.{{ currency_column }} <> '{{ reporting_currency() }}'
 ) as ranked_rates
 where rate_rank = 1
+{%- endmacro %}
+
+
+{#- fx_rate and fx_rate_date of event `e` from the matched rate row `r` (1 and the event's own date in
+    the reporting currency). -#}
+{% macro fx_rate_columns(date_column, currency_column) -%}
+case
+            when e.{{ currency_column }} = '{{ reporting_currency() }}' then cast(1 as {{ type_rate() }})
+            else cast(r.rate_to_reporting as {{ type_rate() }})
+        end as fx_rate,
+        case
+            when e.{{ currency_column }} = '{{ reporting_currency() }}' then e.{{ date_column }}
+            else r.rate_date
+        end as fx_rate_date
 {%- endmacro %}

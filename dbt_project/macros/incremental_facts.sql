@@ -1,7 +1,6 @@
 {#- Incremental facts that rebuild what changed, whatever changed it (issue 17).
 
-    The monthly facts and the concentration ranks are incremental by a key (an account, a group, a
-    month). Rather than reason about causes (a new line, a re-sent invoice, a late FX rate, a merge, a
+    The monthly facts are incremental by a key (an account, a group). Rather than reason about causes (a new line, a re-sent invoice, a late FX rate, a merge, a
     re-parented account, the as-of date moving), each run compares the model's current rows with what
     its inputs now say, cheaply (joins and aggregates, no sort), and:
       1. a pre-hook deletes every key whose rows are stale (delete_stale_keys);
@@ -11,6 +10,20 @@
     the model's transaction, so a failed run leaves the table as it was; and since the comparison is
     against the table's own rows, a run after any interruption repairs whatever is stale. A full
     refresh builds every key (is_incremental() false: no hook, no filter). -#}
+
+{#- The rows of `rows` (a CTE) whose `key` the table lacks, in an incremental run (after the pre-hook
+    deleted the stale keys); every row otherwise. -#}
+{% macro rows_of_missing_keys(rows, key) -%}
+    {%- if is_incremental() %}
+    select r.*
+    from {{ rows }} as r
+    left join (select distinct {{ key }} from {{ this }}) as kept
+        on kept.{{ key }} = r.{{ key }}
+    where kept.{{ key }} is null
+    {%- else %}
+    select * from {{ rows }}
+    {%- endif %}
+{%- endmacro %}
 
 {#- Pre-hook: delete the rows of every key `stale_keys` returns (a select of one column). -#}
 {% macro delete_stale_keys(key, stale_keys) -%}
@@ -67,25 +80,6 @@
     from {{ ref('int_account_revenue_monthly') }} as m
     left join {{ ref('int_account_groups') }} as g on g.account_id = m.account_id
     group by coalesce(g.group_id, m.account_id), m.revenue_month
-{%- endmacro %}
-
-{#- Months of int_concentration_ranked whose active entities (entity, value, segment) differ from what
-    the fact tables now give, either way. -#}
-{% macro concentration_stale_months() -%}
-    select coalesce(e.revenue_month, r.revenue_month)
-    from (
-        select * from ({{ concentration_entity_values(ref('fct_account_revenue_monthly'), ref('fct_group_revenue_monthly')) }}) as v
-        where value > 0
-    ) as e
-    full outer join {{ this }} as r
-        on r.revenue_month = e.revenue_month
-        and r.level = e.level
-        and r.time_window = e.time_window
-        and r.entity_id = e.entity_id
-    where e.entity_id is null
-        or r.entity_id is null
-        or e.value <> r.value
-        or e.segment <> r.segment
 {%- endmacro %}
 
 {#- The stale accounts of fct_account_revenue_monthly (its pre-hook). -#}

@@ -27,7 +27,8 @@ converted_lines as (
         r.fx_rate,
         r.fx_rate_date,
         case when r.fx_rate is null then 'awaiting_fx' else 'converted' end as fx_status,
-        {{ to_money("l.amount * r.fx_rate") }} as amount_reporting,
+        -- a rate of 1 (the reporting currency) keeps the amount: the same value without a product
+        case when r.fx_rate = 1 then l.amount else {{ to_money("l.amount * r.fx_rate") }} end as amount_reporting,
         l.service_start,
         greatest(l.service_end, l.service_start) as service_end,
         greatest(l._loaded_at, i._loaded_at) as source_loaded_at

@@ -1,6 +1,6 @@
 """Incremental nights equal full refreshes (issue 17): after every night of a sequence, every model the
-night built incrementally (staging tables, line revenue, the account and group facts, the concentration
-ranks) and everything built from them equals a `--full-refresh` of the same warehouse, row for row.
+night built incrementally (staging tables, line revenue, the account and group facts) and everything
+built from them equals a `--full-refresh` of the same warehouse, row for row.
 
 Two sequences: the hand-made book with one cause per night (a late FX rate and a re-sent line, then a
 merge and a re-parented account, then the as-of date moving into the next month with a late rate dated
@@ -30,7 +30,7 @@ COMPARED_SCHEMAS = ("staging", "intermediate", "marts", "ops")
 #: the models a night builds incrementally: each must exist as a table and be compared
 INCREMENTAL = {
     "staging.stg_billing__invoice_lines", "staging.stg_billing__invoices",
-    "intermediate.int_invoice_line_revenue", "intermediate.int_concentration_ranked",
+    "intermediate.int_invoice_line_revenue",
     "marts.fct_account_revenue_monthly", "marts.fct_group_revenue_monthly",
 }
 #: seeds and models only: the data tests do not change what a model holds
@@ -84,6 +84,16 @@ def _account(account_id: str, **changes: object) -> dict[str, object]:
     return {**row, **changes}
 
 
+def _invoice(invoice_id: str, account_id: str, day: dt.date, status: str, sent: dt.date) -> dict[str, object]:
+    return {"invoice_id": invoice_id, "account_id": account_id, "invoice_date": day,
+            "due_date": day + dt.timedelta(days=30), "currency": "CNY", "status": status,
+            "updated_at": f"{sent}T00:00:00"}
+
+
+def _usd_rate(day: dt.date, rate: float) -> dict[str, object]:
+    return {"rate_date": day, "currency": "USD", "rate_to_reporting": rate}
+
+
 def test_hand_made_nights_equal_full_refresh(tmp_path: Path) -> None:
     settings = book_settings(tmp_path / "book")
     settings.ensure_dirs()
@@ -98,9 +108,7 @@ def test_hand_made_nights_equal_full_refresh(tmp_path: Path) -> None:
     # night 1: a late USD rate (moves C1-2), a re-sent line, a new invoice, a credit note
     day = dt.date(2025, 6, 16)
     with duckdb.connect(str(settings.build_db)) as con:
-        insert_rows(con, "raw.billing__fx_rates", rate_cols,
-                    [{"rate_date": dt.date(2025, 5, 10), "currency": "USD", "rate_to_reporting": 8.0}],
-                    extract_day=day)
+        insert_rows(con, "raw.billing__fx_rates", rate_cols, [_usd_rate(dt.date(2025, 5, 10), 8.0)], extract_day=day)
         insert_rows(con, "raw.billing__invoice_lines", line_cols, [
             {"invoice_line_id": "A1-202405-1", "invoice_id": "A1-202405", "product_code": "P", "quantity": 1,
              "unit_price": 5000.0, "amount": 5000.0, "service_start": dt.date(2024, 5, 1),
@@ -108,10 +116,8 @@ def test_hand_made_nights_equal_full_refresh(tmp_path: Path) -> None:
             {"invoice_line_id": "N1-1", "invoice_id": "N1", "product_code": "P", "quantity": 1,
              "unit_price": 900.0, "amount": 900.0, "service_start": dt.date(2025, 6, 1),
              "service_end": dt.date(2025, 8, 31), "updated_at": "2025-06-16T00:00:00"}], extract_day=day)
-        insert_rows(con, "raw.billing__invoices", invoice_cols, [
-            {"invoice_id": "N1", "account_id": "C1", "invoice_date": dt.date(2025, 6, 16),
-             "due_date": dt.date(2025, 7, 16), "currency": "CNY", "status": "issued",
-             "updated_at": "2025-06-16T00:00:00"}], extract_day=day)
+        insert_rows(con, "raw.billing__invoices", invoice_cols, [_invoice("N1", "C1", day, "issued", day)],
+                    extract_day=day)
         insert_rows(con, "raw.billing__credit_notes",
                     ["credit_note_id", "invoice_id", "account_id", "credit_date", "currency", "amount", "reason",
                      "updated_at"],
@@ -128,10 +134,8 @@ def test_hand_made_nights_equal_full_refresh(tmp_path: Path) -> None:
         insert_rows(con, "raw.crm__accounts", account_cols, [
             _account("D1", merged_into_account_id="C1", updated_at="2025-06-17T00:00:00"),
             _account("B1", parent_account_id="A1", updated_at="2025-06-17T00:00:00")], extract_day=day)
-        insert_rows(con, "raw.billing__invoices", invoice_cols, [
-            {"invoice_id": "A1-202502", "account_id": "A1", "invoice_date": dt.date(2025, 2, 1),
-             "due_date": dt.date(2025, 3, 3), "currency": "CNY", "status": "void",
-             "updated_at": "2025-06-17T00:00:00"}], extract_day=day)
+        insert_rows(con, "raw.billing__invoices", invoice_cols,
+                    [_invoice("A1-202502", "A1", dt.date(2025, 2, 1), "void", day)], extract_day=day)
         _night(con, day, "2025-06-17 01:00:00")
     dbt.invoke(settings, RUN)
     assert_equals_full_refresh(settings, tmp_path / "night2", "merge, re-parenting, void")
@@ -139,9 +143,7 @@ def test_hand_made_nights_equal_full_refresh(tmp_path: Path) -> None:
     # night 3: the as-of date moves into July; a late USD rate dated in the history (moves C1-1)
     day = dt.date(2025, 7, 2)
     with duckdb.connect(str(settings.build_db)) as con:
-        insert_rows(con, "raw.billing__fx_rates", rate_cols,
-                    [{"rate_date": dt.date(2024, 5, 8), "currency": "USD", "rate_to_reporting": 6.5}],
-                    extract_day=day)
+        insert_rows(con, "raw.billing__fx_rates", rate_cols, [_usd_rate(dt.date(2024, 5, 8), 6.5)], extract_day=day)
         insert_rows(con, "raw.crm__accounts", account_cols, [
             _account("B1", parent_account_id=None, segment="mid_market", updated_at="2025-07-02T00:00:00")],
             extract_day=day)

@@ -1,12 +1,4 @@
-{{
-    config(
-        materialized=replace_by_key_materialization(),
-        unique_key='invoice_line_id',
-        incremental_strategy=replace_by_key_strategy(),
-        file_format=spark_table_format(),
-        on_schema_change='fail'
-    )
-}}
+{{ replace_by_key_config('invoice_line_id') }}
 -- Recognised revenue of each invoice line by month (month-weight rule, kam-domain.md): each month the
 -- service period touches gets weight = days of the period in it / days in it; the reporting-currency
 -- amount is split in proportion, each month's share computed exactly on the integer weight units of
@@ -38,7 +30,7 @@ months as (
 ),
 
 {%- set days_in_period -%}
-    {{ days_between('greatest(l.service_start, m.revenue_month)', 'least(l.service_end, m.month_end)') }} + 1
+    {{ days_between('greatest(l.service_start, l.revenue_month)', 'least(l.service_end, l.month_end)') }} + 1
 {%- endset %}
 
 {% if is_incremental() %}
@@ -88,6 +80,30 @@ invoices as (
 
 {{ convert_invoice_lines('lines', 'invoices', 'fx_rates') }},
 
+line_months_by_kind as (
+    select
+        l.*,
+        {{ month_start('l.service_start') }} = {{ month_start('l.service_end') }} as is_single_month
+    from converted_lines as l
+),
+
+-- a period inside one calendar month (most lines) joins its month by equality; only longer periods
+-- need the range join over the calendar
+line_month_pairs as (
+    select l.*, m.revenue_month, m.month_end, m.days_in_month
+    from line_months_by_kind as l
+    inner join months as m
+        on m.revenue_month = {{ month_start('l.service_start') }}
+    where l.is_single_month
+    union all
+    select l.*, m.revenue_month, m.month_end, m.days_in_month
+    from line_months_by_kind as l
+    inner join months as m
+        on m.revenue_month >= {{ month_start('l.service_start') }}
+        and m.revenue_month <= l.service_end
+    where not l.is_single_month
+),
+
 line_months as (
     select
         l.invoice_line_id,
@@ -99,17 +115,14 @@ line_months as (
         l.is_void,
         l.amount_reporting,
         l.source_loaded_at,
-        m.revenue_month,
-        {{ float_divide(days_in_period, 'm.days_in_month') }} as month_weight,
-        ({{ days_in_period }}) * {{ day_weight_units('m.days_in_month') }} as weight_units,
-        {{ month_start('l.service_start') }} = {{ month_start('l.service_end') }} as is_single_month
-    from converted_lines as l
-    inner join months as m
-        on m.revenue_month >= {{ month_start('l.service_start') }}
-        and m.revenue_month <= l.service_end
+        l.is_single_month,
+        l.revenue_month,
+        {{ float_divide(days_in_period, 'l.days_in_month') }} as month_weight,
+        ({{ days_in_period }}) * {{ day_weight_units('l.days_in_month') }} as weight_units
+    from line_month_pairs as l
 ),
 
--- a period inside one month has one row: its weight units are the line's; longer periods sum them
+-- a one-month line's weight units are the line's; longer periods sum theirs
 line_totals as (
     select line_months.*, weight_units as line_weight_units
     from line_months
@@ -134,6 +147,8 @@ final as (
         month_weight,
         case
             when is_void then cast(0 as {{ type_money() }})
+            -- the whole amount (money_allocate(x, u, u) = x exactly) without the exact division
+            when weight_units = line_weight_units then amount_reporting
             else {{ money_allocate('amount_reporting', 'weight_units', 'line_weight_units') }}
         end as recognised_revenue,
         source_loaded_at

@@ -1,13 +1,4 @@
-{{
-    config(
-        materialized=replace_by_key_materialization(),
-        unique_key='account_id',
-        incremental_strategy=replace_by_key_strategy(),
-        file_format=spark_table_format(),
-        on_schema_change='fail',
-        pre_hook="{{ delete_stale_keys('account_id', fct_account_stale_keys()) }}"
-    )
-}}
+{{ replace_by_key_config('account_id', pre_hook="{{ delete_stale_keys('account_id', fct_account_stale_keys()) }}") }}
 -- Recognised revenue per (survivor) account and month, continuous from the account's first month with
 -- revenue > 0 through the as-of month (gaps 0), with the month's movement and trailing-12-month revenue.
 -- Grain: account_id × revenue_month.
@@ -18,19 +9,9 @@ with monthly_all as (
     select * from {{ ref('int_account_revenue_monthly') }}
 ),
 
-{% if is_incremental() %}
 monthly as (
-    select m.*
-    from monthly_all as m
-    left join (select distinct account_id from {{ this }}) as kept
-        on kept.account_id = m.account_id
-    where kept.account_id is null
+    {{ rows_of_missing_keys('monthly_all', 'account_id') }}
 ),
-{% else %}
-monthly as (
-    select * from monthly_all
-),
-{% endif %}
 
 months as (
     select * from {{ ref('int_calendar_months') }}

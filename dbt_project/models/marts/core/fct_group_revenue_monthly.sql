@@ -1,13 +1,4 @@
-{{
-    config(
-        materialized=replace_by_key_materialization(),
-        unique_key='group_id',
-        incremental_strategy=replace_by_key_strategy(),
-        file_format=spark_table_format(),
-        on_schema_change='fail',
-        pre_hook="{{ delete_stale_keys('group_id', fct_group_stale_keys()) }}"
-    )
-}}
+{{ replace_by_key_config('group_id', pre_hook="{{ delete_stale_keys('group_id', fct_group_stale_keys()) }}") }}
 -- Recognised revenue per group (top of the parent chain after merges) and month: member accounts'
 -- revenue summed, continuous from the group's first month with revenue > 0 through the as-of month,
 -- with movement and trailing-12-month revenue. Grain: group_id × revenue_month.
@@ -20,19 +11,9 @@ with monthly_all as (
     {{ group_monthly_revenue() }}
 ),
 
-{% if is_incremental() %}
 monthly as (
-    select m.*
-    from monthly_all as m
-    left join (select distinct group_id from {{ this }}) as kept
-        on kept.group_id = m.group_id
-    where kept.group_id is null
+    {{ rows_of_missing_keys('monthly_all', 'group_id') }}
 ),
-{% else %}
-monthly as (
-    select * from monthly_all
-),
-{% endif %}
 
 months as (
     select * from {{ ref('int_calendar_months') }}

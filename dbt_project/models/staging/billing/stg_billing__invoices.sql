@@ -1,12 +1,4 @@
-{{
-    config(
-        materialized=replace_by_key_materialization(),
-        unique_key='invoice_id',
-        incremental_strategy=replace_by_key_strategy(),
-        file_format=spark_table_format(),
-        on_schema_change='fail'
-    )
-}}
+{{ replace_by_key_config('invoice_id') }}
 -- A table replaced by key: a night re-ranks only the invoices it loaded a version of (macro latest_version).
 with source as (
     {{ latest_version(source('billing', 'invoices'), ['invoice_id']) }}
