@@ -6,6 +6,7 @@ the run's lease for kam_nightly's tasks (claimed by `claim_night`, given back by
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -37,9 +38,10 @@ def load_source(source: str, context: Any) -> dict[str, Any]:
     from kam_warehouse.pipeline import step_load
 
     day = landing_day(context)
+    ctx = run_context(context)
     with fail_fast(), lease.writing(context, leased=False):
-        notices = landing_notices(source, run_context(context).settings)
-        ctx = run_context(context, load_notices=tuple(notices))
+        notices = landing_notices(source, ctx.settings)  # opens the build warehouse: under the write lock
+        ctx = replace(ctx, load_notices=tuple(notices))
         through, waiting_for = loadable_through(source, day, ctx.settings.build_db)
         outcome = step_load(ctx, sources=[source], through_day=through) if through else None
     if waiting_for:
