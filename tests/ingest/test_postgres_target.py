@@ -26,7 +26,7 @@ import pytest
 import ingest.working as working
 from ingest.errors import FileRejected
 from ingest.landing import loaded_through, pending_days
-from ingest.load import load_landing
+from ingest.load import load_day, load_landing
 from ingest.schema import raw_tables
 from ingest.working import TARGET_COPIED, WORKING_COMMITTED, TargetSyncError, fingerprint
 from kam_warehouse.core.warehouse import Warehouse, WarehouseTarget, connect, locate
@@ -133,6 +133,9 @@ def test_landing_with_quarantine_and_rejection_on_postgres(
     again = _load(lz.root, pg, "r3", rejected)
     assert again.days_loaded == [] and again.files == []
     assert snapshot(pg.build) == before
+    day = load_day(lz.root, pg.build, source="billing", day=lz.DAY2, run_id="r4", rejected_dir=rejected,
+                   working_db=pg.working_db)
+    assert day.applied is False and snapshot(pg.build) == before
     assert _count(pg.build, "SELECT count(*) FROM raw.billing__invoices") == 3
     assert pending_days(lz.root, pg.build, "billing") == []
     assert_working_equals_target(pg)
@@ -201,7 +204,7 @@ CRASHING_LOAD = textwrap.dedent("""
     from pathlib import Path
 
     import ingest.working as working
-    from ingest.load import load_landing
+    from ingest.load import load_day, load_landing
     from kam_warehouse.core.warehouse import locate
 
     point, nth, landing, url, state, rejected, working_db = sys.argv[1:]
