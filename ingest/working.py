@@ -345,11 +345,20 @@ def _open_file(path: Path) -> tuple[duckdb.DuckDBPyConnection, bool]:
 
     fresh = not path.exists()
     try:
-        return connect(path).raw, fresh
+        con = connect(path).raw
     except WarehouseInUse:
         raise
     except WarehouseError as exc:
         log.warning("the working file %s cannot be opened (%s): rebuilt from the warehouse", path, exc)
-        for stale in (path, path.with_name(path.name + ".wal")):
+        for stale in _files_of(path):
             stale.unlink(missing_ok=True)
-        return connect(path).raw, True
+        con, fresh = connect(path).raw, True
+    for own in _files_of(path):  # raw rows, contact data included: the owner's only, like build.duckdb
+        if own.exists():
+            own.chmod(0o600)
+    return con, fresh
+
+
+def _files_of(path: Path) -> tuple[Path, Path]:
+    """The working file and its write-ahead log."""
+    return path, path.with_name(path.name + ".wal")

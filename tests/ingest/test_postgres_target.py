@@ -293,8 +293,11 @@ def test_an_unreadable_working_file_is_replaced(lz: LandingBuilder, pg: Pg, reje
     by a rebuild from the target: nothing is loaded twice."""
     lz.write_day("crm", lz.DAY1, lz.valid_crm())
     _load(lz.root, pg, "r1", rejected)
+    assert pg.working_db.stat().st_mode & 0o777 == 0o600  # raw rows, contact data included
     pg.working_db.write_bytes(b"not a database" * 1000)
+    pg.working_db.chmod(0o644)
     assert _load(lz.root, pg, "r2", rejected).days_loaded == []
+    assert pg.working_db.stat().st_mode & 0o777 == 0o600
     assert _count(pg.build, "SELECT count(*) FROM raw.crm__accounts") == 3
     assert_working_equals_target(pg)
 
