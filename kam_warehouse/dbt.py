@@ -209,7 +209,7 @@ def invoke(settings: Settings, args: list[str], *, target_dir: Path | None = Non
     state.mkdir(parents=True, exist_ok=True)
     full_args = [*args, *_common_args(settings, target_dir)]
     step = f"dbt {args[0]}" if args else "dbt"
-    log.info("running %s against %s", " ".join(args), settings.build_db)
+    log.info("running %s against %s", " ".join(args), settings.build.describe())
     started = time.monotonic()
     with _environment({**dbt_environment(settings), "DBT_LOG_PATH": str(state / "logs")}):
         try:

@@ -64,10 +64,10 @@ def _unclean_steps_since(target: WarehouseTarget, since: datetime) -> int:
 def nothing_new(settings: Settings) -> str | None:
     """Why this night can skip the build ("nothing new since build X published at ...; serving unchanged"),
     or None when it must run (see the module docstring). The caller holds the write lock."""
-    info = builds.read_info(settings.serving_db)
+    info = builds.served_info(settings.serving)
     if info is None:
         return None
-    plan = read_plan(settings.build_db, settings.serving_db)
+    plan = read_plan(settings.build, settings.serving)
     if plan.published_at is None or any(s.unpublished for s in plan.sources.values()):
         return None
     if not any(s.loaded for s in plan.sources.values()):

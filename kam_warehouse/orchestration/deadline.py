@@ -14,11 +14,13 @@ Two alerts guard it:
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kam_warehouse.errors import KamError
 from kam_warehouse.orchestration.night import SOURCES
+
+if TYPE_CHECKING:
+    from kam_warehouse.core.warehouse import WarehouseTarget
 
 
 class DeadlineMissed(KamError):
@@ -35,17 +37,17 @@ def due_day(deadline_at: datetime) -> date:
     return deadline_at.astimezone(UTC).date() - timedelta(days=1)
 
 
-def published_through(serving_db: Path, sources: tuple[str, ...] = SOURCES) -> dict[str, date | None]:
-    """Per source, the latest extract day the serving warehouse shows as loaded (ops.load_manifest)."""
-    through: dict[str, date | None] = dict.fromkeys(sources)
-    if not serving_db.exists():
-        return through
-    import duckdb
+def published_through(serving: WarehouseTarget, sources: tuple[str, ...] = SOURCES) -> dict[str, date | None]:
+    """Per source, the latest extract day the serving warehouse (any engine; a path = serving.duckdb)
+    shows as loaded (ops.load_manifest)."""
+    from kam_warehouse.core.warehouse import as_warehouse
 
-    with duckdb.connect(str(serving_db), read_only=True) as con:
-        has = con.execute("SELECT count(*) FROM information_schema.tables "
-                          "WHERE table_schema = 'ops' AND table_name = 'load_manifest'").fetchone()
-        if has and has[0]:
+    through: dict[str, date | None] = dict.fromkeys(sources)
+    warehouse = as_warehouse(serving)
+    if not warehouse.exists():
+        return through
+    with warehouse.connect(read_only=True) as con:
+        if con.has_relation("ops", "load_manifest"):
             for source, day in con.execute("SELECT source, max(extract_day) FROM ops.load_manifest "
                                            "WHERE status = 'loaded' GROUP BY source").fetchall():
                 if source in through:
@@ -53,18 +55,18 @@ def published_through(serving_db: Path, sources: tuple[str, ...] = SOURCES) -> d
     return through
 
 
-def check_published(serving_db: Path, *, deadline_at: datetime, deadline: time,
+def check_published(serving: WarehouseTarget, *, deadline_at: datetime, deadline: time,
                     sources: tuple[str, ...] = SOURCES) -> dict[str, str]:
     """Raise DeadlineMissed naming every source whose due day is not published; else its days."""
     due = due_day(deadline_at)
-    through = published_through(serving_db, sources)
+    through = published_through(serving, sources)
     late = {s: d for s, d in through.items() if d is None or d < due}
     if late:
         what = "; ".join(f"{s} day {due} is not published (serving has {s} through {d or 'no day'})"
                          for s, d in late.items())
         raise DeadlineMissed(
             f"nightly deadline {deadline:%H:%M} UTC on {deadline_at.astimezone(UTC):%Y-%m-%d} missed: {what}. "
-            f"Serving: {serving_db}. Check the ingest DAGs (did the source deliver _SUCCESS? was a file "
+            f"Serving: {serving}. Check the ingest DAGs (did the source deliver _SUCCESS? was a file "
             "rejected?), kam_nightly (skipped, failed, held back by the gate?) and ops.pipeline_runs."
         )
     return {s: d.isoformat() for s, d in through.items() if d is not None}
@@ -78,5 +80,5 @@ def check_task(context: Any) -> dict[str, str]:
 
     deadline_at = context.get("logical_date") or context["data_interval_end"]
     with fail_fast():
-        return check_published(Settings.from_env().serving_db, deadline_at=deadline_at,
+        return check_published(Settings.from_env().serving, deadline_at=deadline_at,
                                deadline=load().deadline_utc)

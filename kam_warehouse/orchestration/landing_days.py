@@ -34,7 +34,7 @@ def main(argv: list[str]) -> int:
         from kam_warehouse.settings import Settings
         from kam_warehouse.summary import read_summary
 
-        print(read_summary(Settings.from_env(warehouse=Path(argv[1])).serving_db).render())
+        print(read_summary(Settings.from_env(warehouse=Path(argv[1])).serving).render())
     return 0
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ def prune_builds(context: Any) -> list[str]:
 
     settings = Settings.from_env()
     with fail_fast(), lease.writing(context, leased=False):
-        served = builds.read_info(settings.serving_db)
+        served = builds.served_info(settings.serving)
         protect = {builds.build_name(served.run_id)} if served else set()
         builds.remove_partials(settings.builds_dir)
         removed = builds.prune(settings.builds_dir, keep=keep_builds(settings), protect=protect)
@@ -61,25 +60,16 @@ def prune_airflow_logs(context: Any) -> int:
     return removed
 
 
-def checkpoint(db_path: Path) -> dict[str, int]:
-    """FORCE CHECKPOINT the DuckDB file (writes the WAL into the file, reclaims free blocks)."""
-    import duckdb
-
-    if not db_path.exists():
-        return {"bytes_before": 0, "bytes_after": 0}
-    before = os.path.getsize(db_path)
-    with duckdb.connect(str(db_path)) as con:
-        con.execute("FORCE CHECKPOINT")
-    return {"bytes_before": before, "bytes_after": os.path.getsize(db_path)}
-
-
 def checkpoint_build_warehouse(context: Any) -> dict[str, int]:
-    """FORCE CHECKPOINT build.duckdb under the write lock (never during a night)."""
+    """Compact the build warehouse under the write lock (never during a night): DuckDB FORCE CHECKPOINT,
+    PostgreSQL VACUUM ANALYZE (kam_warehouse.core.warehouse: Warehouse.compact)."""
     from kam_warehouse.orchestration import lease
     from kam_warehouse.orchestration.runtime import fail_fast
     from kam_warehouse.settings import Settings
 
     with fail_fast(), lease.writing(context, leased=False):
-        sizes = checkpoint(Settings.from_env().build_db)
-    log.info("checkpointed build.duckdb: %d -> %d bytes", sizes["bytes_before"], sizes["bytes_after"])
+        build = Settings.from_env().build
+        before, after = build.compact()
+    sizes = {"bytes_before": before, "bytes_after": after}
+    log.info("compacted the build warehouse %s: %d -> %d bytes", build.describe(), before, after)
     return sizes

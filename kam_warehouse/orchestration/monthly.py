@@ -57,6 +57,6 @@ def concentration_report(month: str, context: Any) -> dict[str, str]:
 
     settings = run_context(context).settings
     with fail_fast():
-        written = report.concentration_report(settings.serving_db, date.fromisoformat(month),
+        written = report.concentration_report(settings.serving, date.fromisoformat(month),
                                               settings.reports_dir, REPORT_FORMATS)
     return {fmt: str(path) for fmt, path in written.items()}

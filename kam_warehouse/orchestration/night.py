@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import duckdb
+    from kam_warehouse.core.warehouse import Connection, WarehouseTarget
 
 SOURCES: tuple[str, ...] = ("billing", "crm")
 
@@ -92,31 +92,30 @@ class NightPlan:
                 + (f" (both through {common})" if common else "") + (f"; {lag}" if lag else ""))
 
 
-def _loaded(con: duckdb.DuckDBPyConnection) -> dict[str, dict[date, datetime]]:
-    exists = con.execute("SELECT count(*) FROM information_schema.tables "
-                         "WHERE table_schema = 'raw' AND table_name = 'load_batches'").fetchone()
+def _loaded(con: Connection) -> dict[str, dict[date, datetime]]:
     out: dict[str, dict[date, datetime]] = {s: {} for s in SOURCES}
-    if not exists or not exists[0]:
+    if not con.has_relation("raw", "load_batches"):
         return out
     for source, day, loaded_at in con.execute(
-            "SELECT source, extract_day, max(loaded_at) FROM raw.load_batches GROUP BY ALL").fetchall():
+            "SELECT source, extract_day, max(loaded_at) FROM raw.load_batches GROUP BY source, extract_day").fetchall():
         out.setdefault(source, {})[day] = loaded_at
     return out
 
 
-def read_plan(build_db: Path, serving_db: Path) -> NightPlan:
-    """The plan from the build warehouse's applied batches and the served build's publish time.
+def read_plan(build: WarehouseTarget, serving: WarehouseTarget) -> NightPlan:
+    """The plan from the build warehouse's applied batches and the served build's publish time (any
+    engine: Settings.build / Settings.serving, or the embedded files' paths).
 
-    The caller holds the warehouse (lease or write lock): the build file is opened read-only."""
+    The caller holds the warehouse (lease or write lock): the build warehouse is opened read-only."""
+    from kam_warehouse.core.warehouse import as_warehouse
     from kam_warehouse.serving import builds
 
-    info = builds.read_info(serving_db)
+    info = builds.served_info(serving)
     published_at = info.published_at if info else None
     loaded: dict[str, dict[date, datetime]] = {s: {} for s in SOURCES}
-    if build_db.exists():
-        import duckdb
-
-        with duckdb.connect(str(build_db), read_only=True) as con:
+    warehouse = as_warehouse(build)
+    if warehouse.exists():
+        with warehouse.connect(read_only=True) as con:
             loaded = _loaded(con)
     states = {
         source: SourceState(source, days, tuple(sorted(

@@ -67,14 +67,15 @@ def landing_day(context: Any) -> date:
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Errors worth retrying: a busy warehouse (our lock or DuckDB's file lock), I/O hiccups, time-outs.
+    """Errors worth retrying: a busy warehouse (our lock, an engine's: kam_warehouse.core.warehouse.transient),
+    a warehouse server out of reach, I/O hiccups, time-outs.
 
     Everything else fails at once: a KamError needs a person (rejected file, gate block, bad config),
     and a programming error will not fix itself on retry.
     """
-    import duckdb
+    from kam_warehouse.core.warehouse import transient
 
-    return isinstance(exc, WarehouseLocked | OSError | TimeoutError | duckdb.IOException)
+    return isinstance(exc, WarehouseLocked | OSError | TimeoutError) or transient(exc)
 
 
 @contextmanager

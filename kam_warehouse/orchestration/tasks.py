@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kam_warehouse.orchestration import lease
 from kam_warehouse.orchestration.runtime import fail_fast, landing_day, log, run_context
+
+if TYPE_CHECKING:
+    from kam_warehouse.core.warehouse import WarehouseTarget
 
 
 def landing_complete(source: str, context: Any) -> bool:
@@ -42,7 +44,7 @@ def load_source(source: str, context: Any) -> dict[str, Any]:
     with fail_fast(), lease.writing(context, leased=False):
         notices = landing_notices(source, ctx.settings)  # opens the build warehouse: under the write lock
         ctx = replace(ctx, load_notices=tuple(notices))
-        through, waiting_for = loadable_through(source, day, ctx.settings.build_db)
+        through, waiting_for = loadable_through(source, day, ctx.settings.build)
         outcome = step_load(ctx, sources=[source], through_day=through) if through else None
     if waiting_for:
         lease.reschedule_or_fail(
@@ -75,35 +77,21 @@ def _concerns(notice: str, source: str) -> bool:
     return about == source or about not in SOURCES
 
 
-def loadable_through(source: str, day: date, build_db: Path) -> tuple[date | None, str | None]:
+def loadable_through(source: str, day: date, build: WarehouseTarget) -> tuple[date | None, str | None]:
     """How far `source` may load for a run of `day`: up to the day every source it references (those
     before it in ingest's SOURCE_ORDER) has loaded. Returns (through day or None, the source waited for)."""
+    from ingest.landing import loaded_through
     from ingest.load import SOURCE_ORDER
 
     before = SOURCE_ORDER[:SOURCE_ORDER.index(source)] if source in SOURCE_ORDER else ()
     through: date | None = day
     waiting_for = None
     for other in before:
-        loaded = _loaded_through(build_db, other)
+        loaded = loaded_through(build, other)
         if loaded is None or loaded < day:
             through = min(through, loaded) if through and loaded else None
             waiting_for = waiting_for or f"{other} day {day}"
     return through, waiting_for
-
-
-def _loaded_through(build_db: Path, source: str) -> date | None:
-    """The latest day of `source` applied to the build warehouse (raw.load_batches), or None."""
-    if not build_db.exists():
-        return None
-    import duckdb
-
-    with duckdb.connect(str(build_db), read_only=True) as con:
-        has = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' "
-                          "AND table_name = 'load_batches'").fetchone()
-        if not has or not has[0]:
-            return None
-        row = con.execute("SELECT max(extract_day) FROM raw.load_batches WHERE source = ?", [source]).fetchone()
-    return row[0] if row else None
 
 
 def claim_night(context: Any) -> str:
@@ -123,7 +111,7 @@ def claim_night(context: Any) -> str:
     lease.acquire(context)
     try:
         with fail_fast():
-            plan = read_plan(settings.build_db, settings.serving_db)
+            plan = read_plan(settings.build, settings.serving)
     except BaseException:
         lease.release(context)
         raise

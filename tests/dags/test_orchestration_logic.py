@@ -12,7 +12,7 @@ import pytest
 
 from kam_warehouse.errors import GateBlocked, WarehouseLocked
 from kam_warehouse.orchestration.deadline import DeadlineMissed, check_published, cron_for
-from kam_warehouse.orchestration.maintenance import checkpoint, prune_logs
+from kam_warehouse.orchestration.maintenance import prune_logs
 from kam_warehouse.orchestration.runtime import fail_fast
 
 
@@ -162,13 +162,16 @@ def test_prune_logs_keeps_recent_files(tmp_path: Path) -> None:
     assert new.exists() and not old.exists() and not (tmp_path / "dag_id=a").exists()
 
 
-def test_checkpoint_runs_on_a_real_duckdb_file(tmp_path: Path) -> None:
-    """FORCE CHECKPOINT works on a DuckDB file and reports its size."""
+def test_compact_runs_on_a_real_duckdb_file(tmp_path: Path) -> None:
+    """The maintenance compaction (FORCE CHECKPOINT on DuckDB) works on a file and reports its size."""
+    from kam_warehouse.core.warehouse import as_warehouse
+
     db = tmp_path / "build.duckdb"
     with duckdb.connect(str(db)) as con:
         con.execute("CREATE TABLE t AS SELECT range AS i FROM range(1000)")
-    sizes = checkpoint(db)
-    assert sizes["bytes_after"] > 0
+    before, after = as_warehouse(db).compact()
+    assert before > 0 and after > 0
+    assert as_warehouse(tmp_path / "none.duckdb").compact() == (0, 0)
 
 
 def test_fail_fast_converts_person_errors_and_keeps_transient_ones() -> None:

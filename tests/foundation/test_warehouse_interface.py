@@ -198,3 +198,31 @@ def test_placeholder_translation_leaves_quoted_text_alone() -> None:
     assert qmark_to_format("SELECT '?' AS q, \"a?\" FROM t WHERE x = ? -- y?\nAND z LIKE 'a%'") == (
         "SELECT '?' AS q, \"a?\" FROM t WHERE x = %s -- y?\nAND z LIKE 'a%%'")
     assert qmark_to_format("SELECT 'it''s ?' , ?") == "SELECT 'it''s ?' , %s"
+
+
+def test_compact_reports_sizes_and_keeps_the_data(warehouse: Warehouse) -> None:
+    """Maintenance compaction (DuckDB FORCE CHECKPOINT, PostgreSQL VACUUM ANALYZE) keeps every row."""
+    with connect(warehouse) as con:
+        _table(con)
+        con.execute("INSERT INTO ops.t (id) VALUES (1), (2)")
+    before, after = warehouse.compact()
+    assert before > 0 and after > 0
+    with connect(warehouse, read_only=True) as con:
+        assert con.scalar("SELECT count(*) FROM ops.t") == 2
+
+
+def test_transient_errors_are_the_ones_worth_a_retry(tmp_path: Path) -> None:
+    """A server out of reach is worth a retry (a restart, a failover); a failed statement is not."""
+    import socket
+
+    from kam_warehouse.core.warehouse import transient
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(WarehouseError) as unreachable:
+        locate(f"postgresql://kam@127.0.0.1:{port}/kam", tmp_path).serving.connect()
+    assert transient(unreachable.value)
+    with connect(tmp_path / "x.duckdb") as con, pytest.raises(con.errors) as failed:
+        con.execute("SELECT * FROM nope")
+    assert not transient(failed.value) and not transient(ValueError("x"))

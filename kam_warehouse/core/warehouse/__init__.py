@@ -29,9 +29,17 @@ from kam_warehouse.core.warehouse.base import (
     WarehouseInUse,
     WarehouseTarget,
 )
-from kam_warehouse.core.warehouse.locate import Location, as_warehouse, connect, engine_errors, in_use, locate
+from kam_warehouse.core.warehouse.locate import (
+    Location,
+    as_warehouse,
+    connect,
+    engine_errors,
+    in_use,
+    locate,
+    transient,
+)
 
 __all__ = [
     "Connection", "Cursor", "Location", "Warehouse", "WarehouseError", "WarehouseInUse", "WarehouseTarget",
-    "as_warehouse", "connect", "engine_errors", "in_use", "locate",
+    "as_warehouse", "connect", "engine_errors", "in_use", "locate", "transient",
 ]

@@ -183,6 +183,11 @@ class Warehouse(ABC):
     def sqlalchemy_connect_args(self, *, read_only: bool = False) -> dict[str, Any]:
         """`connect_args` for a SQLAlchemy engine on `sqlalchemy_url()` (read-only when asked)."""
 
+    @abstractmethod
+    def compact(self) -> tuple[int, int]:
+        """Routine maintenance outside a night (DuckDB: FORCE CHECKPOINT, merging the WAL and reclaiming free
+        blocks; PostgreSQL: VACUUM ANALYZE); returns the database's size in bytes before and after."""
+
     def __str__(self) -> str:
         return self.describe()
 

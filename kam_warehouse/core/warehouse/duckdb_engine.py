@@ -118,6 +118,14 @@ class DuckDBWarehouse(Warehouse):
     def sqlalchemy_url(self) -> str:
         return f"duckdb:///{self.path}"
 
+    def compact(self) -> tuple[int, int]:
+        if not self.path.exists():
+            return 0, 0
+        before = self.path.stat().st_size
+        with self.connect() as con:
+            con.execute("FORCE CHECKPOINT")
+        return before, self.path.stat().st_size
+
     def sqlalchemy_connect_args(self, *, read_only: bool = False) -> dict[str, Any]:
         return {"read_only": True} if read_only else {}
 

@@ -9,7 +9,13 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from kam_warehouse.core.errors import ConfigError
-from kam_warehouse.core.warehouse.base import Connection, Warehouse, WarehouseInUse, WarehouseTarget
+from kam_warehouse.core.warehouse.base import (
+    Connection,
+    Warehouse,
+    WarehouseError,
+    WarehouseInUse,
+    WarehouseTarget,
+)
 
 URL_ENV = "KAM_WAREHOUSE_URL"
 #: the build database on PostgreSQL is the serving database's name + this
@@ -100,6 +106,17 @@ def in_use(exc: BaseException) -> WarehouseInUse | None:
     from kam_warehouse.core.warehouse.duckdb_engine import in_use_error
 
     return in_use_error(exc)
+
+
+def transient(exc: BaseException) -> bool:
+    """Whether a warehouse error is worth retrying: another process holds the warehouse, the server
+    cannot be reached or dropped the connection (restarting, failing over). A failed statement is not."""
+    if in_use(exc) is not None:
+        return True
+    from kam_warehouse.core.warehouse.postgres_engine import connection_lost
+
+    cause = exc.__cause__ if isinstance(exc, WarehouseError) else exc
+    return cause is not None and connection_lost(cause)
 
 
 def connect(target: WarehouseTarget, *, read_only: bool = False) -> Connection:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import psycopg2
+import psycopg2.errors
 import psycopg2.extensions
 
 from kam_warehouse.core.warehouse.base import Connection, Cursor, Warehouse, WarehouseError
@@ -121,6 +122,12 @@ class PostgresConnection(Connection):
         self.raw.close()
 
 
+def connection_lost(exc: BaseException) -> bool:
+    """The server could not be reached or dropped the connection (not a failed statement)."""
+    return isinstance(exc, psycopg2.OperationalError | psycopg2.InterfaceError) and not isinstance(
+        exc, psycopg2.errors.QueryCanceled)
+
+
 @dataclass(frozen=True)
 class PostgresWarehouse(Warehouse):
     """One database on a PostgreSQL server. The password is never part of this object: libpq reads
@@ -183,6 +190,15 @@ class PostgresWarehouse(Warehouse):
 
     def sqlalchemy_url(self) -> str:
         return f"postgresql+psycopg2://{self.user}@{self.host}:{self.port}/{self.database}"
+
+    def compact(self) -> tuple[int, int]:
+        if not self.exists():
+            return 0, 0
+        size = "SELECT pg_database_size(current_database())"
+        with self.connect() as con:  # autocommit: VACUUM cannot run inside a transaction
+            before = int(con.scalar(size))
+            con.execute("VACUUM (ANALYZE)")
+            return before, int(con.scalar(size))
 
     def sqlalchemy_connect_args(self, *, read_only: bool = False) -> dict[str, Any]:
         options = "-c TimeZone=UTC" + (" -c default_transaction_read_only=on" if read_only else "")
