@@ -22,8 +22,12 @@ KEYED_STEPS = frozenset({"dbt_build"})
 
 def private_state(settings: Settings) -> list[Path]:
     """Everything under the warehouse folder that only the pipeline's user may read."""
+    from ingest.working import working_path
+
     wh = settings.warehouse_dir
-    return [settings.build_db, settings.build_db.with_name(settings.build_db.name + ".wal"), settings.builds_dir,
+    working = working_path(wh)  # ingest's DuckDB working file on a server warehouse: raw rows, contact data
+    files = [settings.build_db, working]
+    return [*files, *(f.with_name(f.name + ".wal") for f in files), settings.builds_dir,
             wh / "dbt", wh / "logs", settings.data_docs_dir, settings.lock_file]
 
 
