@@ -5,13 +5,16 @@ Airflow imports `airflow_local_settings` when any of its processes starts. The L
 workers from the scheduler and every task process from a worker, so what the scheduler imported here each
 task process inherits instead of importing it again: Airflow's task runner (2 s idle, ~10 s on a loaded
 2-core host, paid by the first task of every worker otherwise) and the light modules every DAG file imports.
-Nothing heavy (dbt, Great Expectations, DuckDB) is imported: the api-server and dag-processor import this too.
+In the scheduler only (whose forks run the tasks) also DuckDB, pyarrow and the pipeline modules that most
+writer tasks import (`kam run` imports them once, a night's tasks seven times). dbt and Great Expectations
+are left to the one task that needs each: the api-server, dag-processor and triggerer import this too.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import sys
 
 log = logging.getLogger(__name__)
 
@@ -21,11 +24,23 @@ MODULES = (
     "kam_warehouse.orchestration.tasks",
     "kam_warehouse.orchestration.dbt_models",
 )
+#: imported by most writer tasks (loads, claim, gate, tiers, publish): only in the scheduler
+SCHEDULER_MODULES = (
+    "duckdb",
+    "pyarrow",
+    "ingest.load",
+    "kam_warehouse.pipeline",
+    "kam_warehouse.locking",
+    "kam_warehouse.orchestration.night",
+    "kam_warehouse.serving.builds",
+)
 
 
-def preload() -> None:
-    """Import MODULES; a module that fails to import is logged and left to the task that needs it."""
-    for name in MODULES:
+def preload(argv: list[str] | None = None) -> None:
+    """Import MODULES (and SCHEDULER_MODULES in `airflow scheduler`); a module that fails to import is
+    logged and left to the task that needs it."""
+    args = sys.argv[1:2] if argv is None else argv[1:2]
+    for name in (*MODULES, *(SCHEDULER_MODULES if args == ["scheduler"] else ())):
         try:
             importlib.import_module(name)
         except Exception as exc:  # never stop a service from starting over a warm-up

@@ -294,3 +294,21 @@ def test_a_lag_alert_says_what_the_landing_shows_and_what_to_do(tmp_path: Path) 
     assert "billing/2025-01-03: complete in landing but not loaded: see the ingest_billing run" in text
     assert "billing/2025-01-04: nothing has landed" in text and "ask the owner of the billing extract" in text
     assert "the nightly skips and crm's later day(s) wait unpublished" in text
+
+
+def test_preload_never_stops_a_service(monkeypatch, caplog) -> None:
+    """The services' warm-up imports what task processes inherit; a module that fails to import is logged,
+    never raised (the service starts, the task imports it itself); the heavy set only in the scheduler."""
+    import logging
+    import sys
+
+    from kam_warehouse.orchestration import preload
+
+    monkeypatch.setattr(preload, "MODULES", ("kam_warehouse.orchestration.night", "no_such_module_kam"))
+    monkeypatch.setattr(preload, "SCHEDULER_MODULES", ("no_such_scheduler_module_kam",))
+    with caplog.at_level(logging.WARNING, logger=preload.__name__):
+        preload.preload(["airflow", "api-server"])
+        assert [r.getMessage().split(" failed")[0] for r in caplog.records] == ["preload of no_such_module_kam"]
+        preload.preload(["airflow", "scheduler"])
+    assert "preload of no_such_scheduler_module_kam" in caplog.text
+    assert "kam_warehouse.orchestration.night" in sys.modules
