@@ -32,10 +32,7 @@ def pg_warehouse_url(postgres_server, request):
     import re
 
     def make(name: str | None = None) -> str:
-        db = name or "kam_" + re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:40]
-        for database in (db, db + "_build"):
-            postgres_server.psql(f'drop database if exists "{database}" with (force)')
-            postgres_server.psql(f'create database "{database}" template template0 lc_collate \'C\' lc_ctype \'C\'')
-        return f"postgresql://{postgres_server.user}@{postgres_server.host}:{postgres_server.port}/{db}"
+        return postgres_server.create_warehouse(
+            name or "kam_" + re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:40])
 
     return make

@@ -82,6 +82,14 @@ class PostgresServer:
         self.psql(f'create database "{name}"')
         return self.url(name)
 
+    def create_warehouse(self, name: str) -> str:
+        """Fresh, empty serving and build databases (`name`, `name_build`; C collation, as the warehouse
+        needs); returns the KAM_WAREHOUSE_URL that names them."""
+        for database in (name, name + "_build"):
+            self.psql(f'drop database if exists "{database}" with (force)')
+            self.psql(f"create database \"{database}\" template template0 lc_collate 'C' lc_ctype 'C'")
+        return f"postgresql://{self.user}@{self.host}:{self.port}/{name}"
+
     @classmethod
     def start(cls, superuser: str = SUPERUSER) -> PostgresServer:
         bin_dir = server_bin_dir()

@@ -5,7 +5,6 @@ nightly DAG"."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from datetime import UTC, date, datetime
 
@@ -13,7 +12,7 @@ import duckdb
 import psycopg2
 import pytest
 
-from tests.dbt.mart_compare import compare_relations, fetch_relation
+from tests.dbt.mart_compare import compare_schema
 
 pytestmark = pytest.mark.e2e
 
@@ -39,24 +38,15 @@ def nights(airflow_db, dagbag, tmp_path_factory, postgres_server):
     for folder in (root / "landing").glob("*/*"):  # the DAGs run for DAY1: the same days on both engines
         if folder.is_dir() and folder.name > DAY1.isoformat():
             shutil.rmtree(folder)
-    for database in (DATABASE, DATABASE + "_build"):
-        postgres_server.psql(f'drop database if exists "{database}" with (force)')
-        postgres_server.psql(f"create database \"{database}\" template template0 lc_collate 'C' lc_ctype 'C'")
-    url = f"postgresql://{postgres_server.user}@{postgres_server.host}:{postgres_server.port}/{DATABASE}"
+    url = postgres_server.create_warehouse(DATABASE)
     env = {"KAM_LANDING_DIR": str(root / "landing"), "KAM_WAREHOUSE_DIR": str(root / "wh-pg"), "KAM_WAREHOUSE_URL": url}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
         states = {}
         for dag_id, logical in (("ingest_crm", _at(DAY1)), ("ingest_billing", _at(DAY1)), ("kam_nightly", _at(DAY1, 1))):
             run = dagbag.dags[dag_id].test(logical_date=logical)
             states[dag_id] = (str(run.state), {ti.task_id: str(ti.state) for ti in run.get_task_instances()})
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
     duck = Settings(landing_dir=root / "landing", warehouse_dir=root / "wh-duck",
                     config_dir=Settings.from_env().config_dir)
     run_nightly(RunContext.new(duck))
@@ -71,15 +61,7 @@ def test_dags_on_postgres_publish_what_kam_run_publishes_on_duckdb(nights) -> No
     duck = duckdb.connect(str(serving_duckdb), read_only=True)
     pg = psycopg2.connect(f"host={server.host} port={server.port} user={server.user} dbname={DATABASE}")
     try:
-        marts = [r[0] for r in duck.execute(
-            "select table_name from information_schema.tables where table_schema = 'marts' order by 1").fetchall()]
-        problems = []
-        for name in marts:
-            columns = [c for (c,) in duck.execute(
-                "select column_name from information_schema.columns where table_schema = 'marts' "
-                "and table_name = ? order by ordinal_position", [name]).fetchall() if c not in RUN_IDENTITY]
-            select = f"(select {', '.join(chr(34) + c + chr(34) for c in columns)} from marts.\"{name}\") as t"
-            problems += compare_relations(name, fetch_relation(duck.cursor(), select), fetch_relation(pg.cursor(), select))
+        problems, _ = compare_schema(duck, pg, "marts", skip_columns=RUN_IDENTITY)
         assert not problems, "\n".join(problems[:40])
         with pg.cursor() as cur:
             cur.execute("select step, status from ops.pipeline_runs where triggered_by = 'airflow' and step <> 'load' "

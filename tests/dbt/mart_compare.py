@@ -93,3 +93,26 @@ def compare_relations(name: str, left: Relation, right: Relation, *, limit: int 
                 if len(problems) >= limit:
                     return problems
     return problems
+
+
+def compare_schema(left: Any, right: Any, schema: str, *, skip_columns: frozenset[str] = frozenset(),
+                   limit: int = 40) -> tuple[list[str], int]:
+    """Compare every relation of `schema` (as listed on `left`, a DuckDB connection) with the same
+    relation on `right` (a DB-API connection), leaving out `skip_columns` (e.g. the columns naming the
+    run that wrote a row); returns (differences, rows compared)."""
+    names = [r[0] for r in left.execute(
+        "select table_name from information_schema.tables where table_schema = ? order by 1", [schema]).fetchall()]
+    problems: list[str] = []
+    rows = 0
+    for name in names:
+        columns = [c for (c,) in left.execute(
+            "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+            "order by ordinal_position", [schema, name]).fetchall() if c not in skip_columns]
+        quoted = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
+        select = f'(select {quoted} from {schema}."{name}") as t'
+        on_left = fetch_relation(left.cursor(), select)
+        rows += len(on_left.rows)
+        problems += compare_relations(name, on_left, fetch_relation(right.cursor(), select))
+        if len(problems) >= limit:
+            break
+    return problems, rows

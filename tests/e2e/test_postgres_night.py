@@ -16,7 +16,7 @@ import duckdb
 import psycopg2
 import pytest
 
-from tests.dbt.mart_compare import compare_relations, fetch_relation
+from tests.dbt.mart_compare import compare_schema
 
 sys.path.insert(0, str(Path(__file__).parent))
 from gate_scenarios import (
@@ -76,9 +76,7 @@ def _land_one_bad_row(landing: Path) -> None:
 @pytest.fixture(scope="module")
 def night(tmp_path_factory, postgres_server) -> Night:
     n = Night(tmp_path_factory.mktemp("pgnight"), postgres_server)
-    for database in (DATABASE, DATABASE + "_build"):
-        postgres_server.psql(f'drop database if exists "{database}" with (force)')
-        postgres_server.psql(f"create database \"{database}\" template template0 lc_collate 'C' lc_ctype 'C'")
+    postgres_server.create_warehouse(DATABASE)
     gen = _kam("demo-data", "--out", str(n.landing), "--accounts", "60", "--months", "18", "--seed", "11",
                "--days", "2")
     assert gen.returncode == 0, gen.stderr
@@ -102,16 +100,7 @@ def test_kam_run_on_postgres_serves_the_marts_duckdb_serves(night: Night) -> Non
             cur.execute("select table_name from information_schema.tables where table_schema = 'marts' order by 1")
             assert [r[0] for r in cur.fetchall()] == marts
         assert "mart_revenue_concentration_monthly" in marts
-        problems, rows = [], 0
-        for name in marts:
-            columns = [c for (c,) in duck.execute(
-                "select column_name from information_schema.columns where table_schema = 'marts' "
-                "and table_name = ? order by ordinal_position", [name]).fetchall() if c not in RUN_IDENTITY]
-            select = f"(select {', '.join(chr(34) + c + chr(34) for c in columns)} from marts.\"{name}\") as t"
-            left = fetch_relation(duck.cursor(), select)
-            right = fetch_relation(pg.cursor(), select)
-            rows += len(left.rows)
-            problems += compare_relations(name, left, right)
+        problems, rows = compare_schema(duck, pg, "marts", skip_columns=RUN_IDENTITY)
         assert not problems, "\n".join(problems[:40])
         assert rows > 1000
     finally:
