@@ -69,12 +69,15 @@ def services(tmp_path: Path):
 
 
 def _writer_windows(rest: AirflowRest, dag_ids: tuple[str, ...]) -> list[dict]:
-    """Every task instance that ran in the kam_warehouse pool, with its dag/run and final try's interval."""
+    """Every task instance that ran in the kam_warehouse pool, with its dag/run and final try's interval.
+    A task the scheduler marked skipped without running it (a skipped night's dbt_build, publish, ...) has
+    start = end at the moment it was marked: it never ran, so it is no writer."""
     out = []
     for dag_id in dag_ids:
         for run in rest.runs(dag_id):
             for ti in rest.task_instances(dag_id, run["dag_run_id"]):
-                if ti["pool"] == "kam_warehouse" and ti["start_date"] and ti["end_date"]:
+                never_ran = ti["state"] == "skipped" and ti["start_date"] == ti["end_date"]
+                if ti["pool"] == "kam_warehouse" and ti["start_date"] and ti["end_date"] and not never_ran:
                     out.append({"dag": dag_id, "run": run["dag_run_id"], "task": ti["task_id"], "state": ti["state"],
                                 "start": _when(ti["start_date"]), "end": _when(ti["end_date"])})
     return out
