@@ -1,5 +1,5 @@
 """`python -m kam_warehouse` == `kam`."""
 
-from kam_warehouse.cli import app
+from kam_warehouse.process_exit import main
 
-app(prog_name="kam")
+main()
