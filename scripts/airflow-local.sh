@@ -26,7 +26,6 @@ export AIRFLOW__CORE__DAGS_FOLDER="$REPO/dags"
 export AIRFLOW__CORE__LOAD_EXAMPLES=False
 export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN:-sqlite:///$AIRFLOW_HOME/airflow.db}"
 export AIRFLOW__CORE__EXECUTOR="${AIRFLOW__CORE__EXECUTOR:-LocalExecutor}"
-export AIRFLOW__API__SHOW_VERSION_CHECK=False
 export DBT_SEND_ANONYMOUS_USAGE_STATS=False
 export DO_NOT_TRACK=1
 export SCARF_ANALYTICS=false
@@ -72,7 +71,8 @@ service_env() {
 preload_settings() {
     # the LocalExecutor forks workers from the scheduler and tasks from workers: importing Airflow's task
     # runner once in the scheduler (airflow_local_settings, kam_warehouse/orchestration/preload.py) spares
-    # every worker's first task ~2-10 s. Skipped when AIRFLOW_HOME has its own airflow_local_settings.
+    # every worker's first task ~2-10 s. Skipped when AIRFLOW_HOME has its own airflow_local_settings
+    # or KAM_AIRFLOW_NO_PRELOAD is set. docker-compose.yml's entrypoint writes the same module.
     [[ -e "$AIRFLOW_HOME/config/airflow_local_settings.py" || -n "${KAM_AIRFLOW_NO_PRELOAD:-}" ]] && return
     mkdir -p "$RUN_DIR/preload"
     printf '%s\n' '"""Written by scripts/airflow-local.sh: warm imports for the forked task processes."""' \

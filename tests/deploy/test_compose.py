@@ -291,3 +291,138 @@ def test_airflow_db_migrate_on_postgresql_with_the_compose_connection_string(pos
     check = subprocess.run([str(airflow), "db", "check-migrations", "-t", "5"], env=env, capture_output=True,
                            text=True, timeout=300)
     assert check.returncode == 0, check.stderr[-2000:]
+
+
+# --- parity with scripts/airflow-local.sh (the local real services): what it sets, the compose stack sets
+
+LOCAL_SERVICES = REPO / "scripts" / "airflow-local.sh"
+#: what the script exports that the compose file deliberately does not set, and why (each still exported
+#: by the script: test_parity_exemptions_are_still_in_the_script)
+NOT_IN_COMPOSE = {
+    "AIRFLOW_HOME": "the image sets it (Dockerfile ENV AIRFLOW_HOME=/opt/airflow)",
+    "PYTHONPATH": "the image installs the project; the preload's path is the entrypoint's business",
+    "AIRFLOW__API__BASE_URL": "the browser-facing URL depends on the deployment (host name, TLS proxy)",
+}
+
+
+def script_exports() -> set[str]:
+    """Every variable scripts/airflow-local.sh exports (a statement `export NAME=...` or `export NAME`)."""
+    code = "\n".join(ln for ln in LOCAL_SERVICES.read_text().splitlines() if not ln.lstrip().startswith("#"))
+    return set(re.findall(r"(?:^|;|&&)\s*export\s+([A-Za-z_][A-Za-z0-9_]*)", code, flags=re.MULTILINE))
+
+
+def script_service_args() -> dict[str, list[str]]:
+    """The arguments `up` starts each Airflow service with (`start_service <service> <args>`)."""
+    import shlex
+
+    started = re.findall(r"^\s*start_service\s+(\S+)(.*)$", LOCAL_SERVICES.read_text(), flags=re.MULTILINE)
+    return {name: shlex.split(rest) for name, rest in started}
+
+
+def airflow_options() -> set[tuple[str, str]]:
+    """(section, option) of every setting the installed Airflow knows (its config_templates/config.yml)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("airflow")
+    assert spec is not None and spec.submodule_search_locations
+    config = Path(next(iter(spec.submodule_search_locations))) / "config_templates" / "config.yml"
+    sections = yaml.safe_load(config.read_text())
+    return {(section, option) for section, body in sections.items() for option in (body.get("options") or {})}
+
+
+def is_airflow_option(name: str, known: set[tuple[str, str]]) -> bool:
+    """Whether AIRFLOW__SECTION__KEY (or its KEY_CMD / KEY_SECRET form) names an option in `known`."""
+    section, key = name.removeprefix("AIRFLOW__").lower().split("__", 1)
+    return any((section, k) in known for k in (key, key.removesuffix("_cmd"), key.removesuffix("_secret")))
+
+
+def test_parity_exemptions_are_still_in_the_script() -> None:
+    """An exemption for a setting the script no longer sets would hide nothing: it must go."""
+    assert set(NOT_IN_COMPOSE) <= script_exports()
+    assert "AIRFLOW_HOME=/opt/airflow" in (REPO / "Dockerfile").read_text()
+
+
+def test_every_airflow_setting_is_one_airflow_3_knows() -> None:
+    """Each AIRFLOW__SECTION__KEY in the script and in every compose service is an option of the installed
+    Airflow (a misspelt or removed one is silently ignored by Airflow)."""
+    known = airflow_options()
+    compose = yaml.safe_load(COMPOSE.read_text())["services"]
+    names = {n for n in script_exports() if n.startswith("AIRFLOW__")} | {
+        n for svc in compose.values() for n in (svc.get("environment") or {}) if n.startswith("AIRFLOW__")}
+    assert len(names) > 10
+    assert {n for n in names if not is_airflow_option(n, known)} == set()
+
+
+def test_compose_sets_everything_the_local_services_set(services: dict) -> None:
+    """Every variable scripts/airflow-local.sh exports for the services (Airflow settings, telemetry off,
+    KAM paths) is in the environment of every Airflow container (values may differ: paths, host, health
+    check), except NOT_IN_COMPOSE."""
+    wanted = script_exports() - set(NOT_IN_COMPOSE)
+    assert {"AIRFLOW__CORE__PARALLELISM", "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL"} <= wanted
+    for name in AIRFLOW_SERVICES:
+        assert wanted - set(services[name]["environment"]) == set(), name
+
+
+def test_compose_services_start_with_the_local_services_arguments(services: dict) -> None:
+    """Each service `up` starts runs in compose with the same switches (--skip-serve-logs); a switch with a
+    value (`--host 127.0.0.1`) is carried by the service's command or as the Airflow setting of that name
+    (AIRFLOW__API__HOST), with the container's own value."""
+    started = script_service_args()
+    assert set(started) == {"api-server", "scheduler", "dag-processor", "triggerer"}
+    by_command = {svc["command"][1]: svc for svc in services.values()
+                  if isinstance(svc.get("command"), list) and svc["command"][:1] == ["airflow"]}
+    for name, args in started.items():
+        svc = by_command[name]
+        for i, arg in enumerate(args):
+            if not arg.startswith("--"):
+                continue
+            valued = i + 1 < len(args) and not args[i + 1].startswith("--")
+            setting = arg.removeprefix("--").replace("-", "_").upper()
+            carried = arg in svc["command"] or (valued and any(
+                n.startswith("AIRFLOW__") and n.endswith(f"__{setting}") for n in svc["environment"]))
+            assert carried, f"{name}: {arg}"
+
+
+def _script_preload_lines() -> list[str]:
+    """The code lines of the airflow_local_settings module scripts/airflow-local.sh writes (docstring aside)."""
+    import shlex
+
+    text = LOCAL_SERVICES.read_text()
+    body = re.search(r"printf '%s\\n' (.*?)>\"\$RUN_DIR/preload/airflow_local_settings\.py\"", text, flags=re.DOTALL)
+    assert body, "scripts/airflow-local.sh no longer writes $RUN_DIR/preload/airflow_local_settings.py"
+    lines = shlex.split(body.group(1).replace("\\\n", " "))
+    return [ln for ln in lines if not ln.startswith('"""')]
+
+
+def _entrypoint(tmp_path: Path, home: Path, command: list[str], **env: str) -> subprocess.CompletedProcess:
+    """The Airflow services' entrypoint as compose resolves it, run here with `command` (`compose config`
+    prints `$` as `$$`, ready to be read again; the container gets one `$`)."""
+    entrypoint = [a.replace("$$", "$") for a in rendered(tmp_path)["services"]["airflow-scheduler"]["entrypoint"]]
+    base = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "AIRFLOW_HOME": str(home),
+            "TMPDIR": str(tmp_path / "tmp")}
+    return subprocess.run([*entrypoint, *command], env=base | env, capture_output=True, text=True, timeout=60)
+
+
+def test_compose_preloads_as_the_local_services_do(tmp_path: Path) -> None:
+    """Every Airflow service but airflow-init starts through an entrypoint that puts the same
+    airflow_local_settings module as the script's (kam_warehouse.orchestration.preload) on the path, then
+    execs the service's command; an airflow_local_settings of AIRFLOW_HOME's own, or
+    KAM_AIRFLOW_NO_PRELOAD, leaves the path alone."""
+    compose = rendered(tmp_path)["services"]
+    assert {n for n, svc in compose.items() if svc.get("entrypoint") == compose["airflow-scheduler"]["entrypoint"]} \
+        == AIRFLOW_SERVICES - {"airflow-init"}
+    (tmp_path / "tmp").mkdir()
+    find = [sys.executable, "-c", "import importlib.util as u; s = u.find_spec('airflow_local_settings'); "
+                                  "print(s.origin if s else '')"]
+    run = _entrypoint(tmp_path, tmp_path / "home", find)
+    assert run.returncode == 0, run.stderr
+    module = Path(run.stdout.strip())
+    assert module.parent == tmp_path / "tmp" / "kam-preload"
+    lines = [ln for ln in module.read_text().splitlines() if not ln.startswith('"""')]
+    assert lines == _script_preload_lines() and "from kam_warehouse.orchestration.preload import preload" in lines
+    own = tmp_path / "own"
+    (own / "config").mkdir(parents=True)
+    (own / "config" / "airflow_local_settings.py").write_text("")
+    show = ["/bin/sh", "-c", 'echo "[$PYTHONPATH]"']
+    assert _entrypoint(tmp_path, own, show).stdout.strip() == "[]"
+    assert _entrypoint(tmp_path, tmp_path / "home", show, KAM_AIRFLOW_NO_PRELOAD="1").stdout.strip() == "[]"
