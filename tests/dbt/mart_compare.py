@@ -95,21 +95,44 @@ def compare_relations(name: str, left: Relation, right: Relation, *, limit: int 
     return problems
 
 
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def relations_of(cursor: Cursor, schema: str) -> set[str]:
+    """The tables and views of `schema` (any DB-API cursor: the schema is inlined, no placeholder style)."""
+    literal = "'" + schema.replace("'", "''") + "'"
+    cursor.execute(f"select table_name from information_schema.tables where table_schema = {literal}")
+    return {str(r[0]) for r in cursor.fetchall()}
+
+
+def columns_of(cursor: Cursor, relation: str) -> tuple[str, ...]:
+    """The columns of `relation` (a qualified, quoted name), in order, as a query returns them."""
+    cursor.execute(f"select * from {relation} limit 0")
+    cursor.fetchall()
+    return tuple(str(d[0]) for d in cursor.description)
+
+
 def compare_schema(left: Any, right: Any, schema: str, *, skip_columns: frozenset[str] = frozenset(),
                    limit: int = 40) -> tuple[list[str], int]:
-    """Compare every relation of `schema` (as listed on `left`, a DuckDB connection) with the same
-    relation on `right` (a DB-API connection), leaving out `skip_columns` (e.g. the columns naming the
-    run that wrote a row); returns (differences, rows compared)."""
-    names = [r[0] for r in left.execute(
-        "select table_name from information_schema.tables where table_schema = ? order by 1", [schema]).fetchall()]
+    """Compare schema `schema` on two DB-API connections (DuckDB, psycopg2): the same relations, each
+    with the same columns in the same order and equal rows (`compare_relations`), leaving out
+    `skip_columns` (e.g. the columns naming the run that wrote a row). Returns (differences, rows
+    compared); stops after about `limit` differences."""
+    ours, theirs = relations_of(left.cursor(), schema), relations_of(right.cursor(), schema)
     problems: list[str] = []
+    if ours != theirs:
+        problems.append(f"{schema}: relations differ: only on the left {sorted(ours - theirs)}, "
+                        f"only on the right {sorted(theirs - ours)}")
     rows = 0
-    for name in names:
-        columns = [c for (c,) in left.execute(
-            "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
-            "order by ordinal_position", [schema, name]).fetchall() if c not in skip_columns]
-        quoted = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
-        select = f'(select {quoted} from {schema}."{name}") as t'
+    for name in sorted(ours & theirs):
+        relation = f"{_quoted(schema)}.{_quoted(name)}"
+        columns = [c for c in columns_of(left.cursor(), relation) if c not in skip_columns]
+        other = [c for c in columns_of(right.cursor(), relation) if c not in skip_columns]
+        if columns != other:
+            problems.append(f"{name}: columns differ: {tuple(columns)} vs {tuple(other)}")
+            continue
+        select = f"(select {', '.join(_quoted(c) for c in columns)} from {relation}) as t"
         on_left = fetch_relation(left.cursor(), select)
         rows += len(on_left.rows)
         problems += compare_relations(name, on_left, fetch_relation(right.cursor(), select))
