@@ -1,11 +1,11 @@
 {#- The concentration metrics a month-end close freezes, with the type each has in
     mart_revenue_concentration_monthly, and the pivot from the long frozen form back to that wide shape.
-    Portable SQL (DuckDB, PostgreSQL): max(case ...) per metric, no PIVOT. -#}
+    Portable SQL (DuckDB, PostgreSQL, Spark): max(case ...) per metric, no PIVOT. -#}
 {% macro finance_metrics() -%}
 {{ return([
-    ('active_count', 'bigint'), ('total_revenue', 'double precision'), ('top_20pct_count', 'integer'),
-    ('top_20pct_share', 'double precision'), ('top_10_share', 'double precision'), ('count_for_80pct', 'bigint'),
-    ('hhi', 'double precision'), ('gini', 'double precision'), ('max_share', 'double precision'),
+    ('active_count', 'bigint'), ('total_revenue', type_double()), ('top_20pct_count', 'integer'),
+    ('top_20pct_share', type_double()), ('top_10_share', type_double()), ('count_for_80pct', 'bigint'),
+    ('hhi', type_double()), ('gini', type_double()), ('max_share', type_double()),
 ]) }}
 {%- endmacro %}
 

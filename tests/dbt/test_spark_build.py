@@ -18,7 +18,7 @@ from conftest import GeneratedBuild, book_settings
 from mart_compare import compare_relations, fetch_relation
 
 from kam_warehouse import dbt
-from kam_warehouse.dbt import DbtResult
+from kam_warehouse.dbt import DbtFailed, DbtResult
 
 pyspark_sql = pytest.importorskip("pyspark.sql", reason="optional dependency group `spark` (make test-spark)")
 
@@ -70,12 +70,17 @@ def spark_build(generated_build: GeneratedBuild, tmp_path_factory) -> Iterator[S
     root = tmp_path_factory.mktemp("spark")
     export_raw_to_parquet(generated_build.settings.build_db, root / "raw")
     settings = book_settings(root)  # dbt target/ and logs/ only
+    # --target spark: the settings' warehouse is DuckDB, and kam_warehouse.dbt sets KAM_DBT_TARGET from it
+    spark = ["--target", "spark"]
     with pytest.MonkeyPatch.context() as env:
-        env.setenv("KAM_DBT_TARGET", "spark")
         env.setenv("KAM_SPARK_WAREHOUSE_DIR", str(root / "spark-warehouse"))
         env.chdir(root)  # Spark's own scratch files (metastore_db, derby.log) stay out of the repo
-        dbt.invoke(settings, ["run-operation", "register_parquet_sources", "--args", f"{{root: '{root / 'raw'}'}}"])
-        result = dbt.build(settings)
+        dbt.invoke(settings, ["run-operation", "register_parquet_sources", "--args", f"{{root: '{root / 'raw'}'}}",
+                              *spark])
+        try:
+            result = dbt.invoke(settings, ["build", *spark])
+        except DbtFailed as failed:  # the test below names the failed nodes
+            result = failed.result
     session = pyspark_sql.SparkSession.builder.getOrCreate()
     try:
         yield SparkBuild(session=session, result=result)
@@ -85,7 +90,7 @@ def spark_build(generated_build: GeneratedBuild, tmp_path_factory) -> Iterator[S
 
 def test_spark_build_runs_every_node_green(generated_build: GeneratedBuild, spark_build: SparkBuild) -> None:
     """On Spark the build runs the same nodes as on DuckDB (models, seeds, data and unit tests) and none fails."""
-    assert not spark_build.result.failed_nodes
+    assert not spark_build.result.failed_nodes, "\n".join(n.describe() for n in spark_build.result.failed_nodes)
     assert {n.unique_id for n in spark_build.result.nodes} == {n.unique_id for n in generated_build.result.nodes}
 
 

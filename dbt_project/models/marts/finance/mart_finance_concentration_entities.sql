@@ -12,7 +12,7 @@ accounts as (
     select * from {{ ref('dim_account') }}
 ),
 
-ranked as (
+sums as (
     select
         revenue_month,
         level,
@@ -25,12 +25,21 @@ ranked as (
         row_number() over (
             partition by revenue_month, level, {{ adapter.quote('window') }} order by revenue desc, entity_id
         ) as rank_desc,
-        revenue / sum(revenue) over (partition by revenue_month, level, {{ adapter.quote('window') }}) as share,
         sum(revenue) over (
             partition by revenue_month, level, {{ adapter.quote('window') }} order by revenue desc, entity_id
             rows between unbounded preceding and current row
-        ) / sum(revenue) over (partition by revenue_month, level, {{ adapter.quote('window') }}) as cumulative_share
+        ) as running_revenue,
+        sum(revenue) over (partition by revenue_month, level, {{ adapter.quote('window') }}) as window_revenue
     from lorenz
+),
+
+-- shares are float quotients of the exact sums (a decimal quotient keeps only 6 decimals on Spark)
+ranked as (
+    select
+        sums.*,
+        {{ float_divide('revenue', 'window_revenue') }} as share,
+        {{ float_divide('running_revenue', 'window_revenue') }} as cumulative_share
+    from sums
 ),
 
 final as (
@@ -43,13 +52,13 @@ final as (
         a.segment,
         a.customer_type,
         a.tier,
-        cast(r.revenue as double precision) as revenue,
+        cast(r.revenue as {{ type_double() }}) as revenue,
         cast(r.rank_desc as integer) as rank_desc,
-        cast(r.share as double precision) as share,
-        cast(r.cumulative_share as double precision) as cumulative_share,
+        cast(r.share as {{ type_double() }}) as share,
+        cast(r.cumulative_share as {{ type_double() }}) as cumulative_share,
         cast(r.point as integer) as point,
-        cast(r.cumulative_entity_share as double precision) as cumulative_entity_share,
-        cast(r.cumulative_revenue_share as double precision) as cumulative_revenue_share
+        cast(r.cumulative_entity_share as {{ type_double() }}) as cumulative_entity_share,
+        cast(r.cumulative_revenue_share as {{ type_double() }}) as cumulative_revenue_share
     from ranked as r
     left join accounts as a on a.account_id = r.entity_id
 )

@@ -25,7 +25,7 @@ figures as (
 final as (
     {%- for metric in metrics %}
     select revenue_month, figure_set, level, time_window, segment, '{{ metric }}' as metric,
-        cast({{ metric }} as double precision) as value
+        cast({{ metric }} as {{ type_double() }}) as value
     from figures
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}

@@ -22,14 +22,14 @@ final as (
         cast(f.{{ name }} as {{ type }}) as {{ name }},
         {%- endfor %}
         {%- for name, type in finance_metrics() %}
-        cast(f.{{ name }} as double precision) - cast(c.{{ name }} as double precision) as {{ name }}_delta,
+        cast(f.{{ name }} as {{ type_double() }}) - cast(c.{{ name }} as {{ type_double() }}) as {{ name }}_delta,
         {%- endfor %}
         (
             f.revenue_month is null
             {%- for name, type in finance_metrics() %}
             or coalesce(
-                abs(cast(f.{{ name }} as double precision) - cast(c.{{ name }} as double precision))
-                    > 1e-9 * greatest(1.0, abs(cast(c.{{ name }} as double precision))),
+                abs(cast(f.{{ name }} as {{ type_double() }}) - cast(c.{{ name }} as {{ type_double() }}))
+                    > 1e-9 * greatest(1.0, abs(cast(c.{{ name }} as {{ type_double() }}))),
                 (f.{{ name }} is null) <> (c.{{ name }} is null))
             {%- endfor %}
         ) as is_restated,

@@ -131,15 +131,15 @@ final as (
         case when r.closed_value <> 0 then r.delta / abs(r.closed_value) end as delta_pct,
         coalesce(nullif(concat_ws('; ',
             case when c.late_invoice_lines > 0
-                then 'late invoice loaded after close (' || cast(c.late_invoice_lines as varchar) || ' lines)' end,
+                then 'late invoice loaded after close (' || cast(c.late_invoice_lines as {{ dbt.type_string() }}) || ' lines)' end,
             case when c.late_invoice_changes > 0
-                then 'invoice changed/voided after close (' || cast(c.late_invoice_changes as varchar) || ')' end,
+                then 'invoice changed/voided after close (' || cast(c.late_invoice_changes as {{ dbt.type_string() }}) || ')' end,
             case when c.late_credit_notes > 0
-                then 'late credit note loaded after close (' || cast(c.late_credit_notes as varchar) || ')' end,
+                then 'late credit note loaded after close (' || cast(c.late_credit_notes as {{ dbt.type_string() }}) || ')' end,
             case when c.late_fx_rates > 0
-                then 'FX rate loaded after close (' || cast(c.late_fx_rates as varchar) || ')' end,
+                then 'FX rate loaded after close (' || cast(c.late_fx_rates as {{ dbt.type_string() }}) || ')' end,
             case when c.late_account_changes > 0
-                then 'account master data changed after close (' || cast(c.late_account_changes as varchar) || ' accounts)' end
+                then 'account master data changed after close (' || cast(c.late_account_changes as {{ dbt.type_string() }}) || ' accounts)' end
         ), ''), 'no source rows loaded after close: model or definition change') as cause,
         c.late_invoice_lines,
         c.late_invoice_changes,

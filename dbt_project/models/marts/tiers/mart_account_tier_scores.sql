@@ -1,3 +1,7 @@
+{#- The table format on Spark (spark_table_format): dbt-spark enforces the contract's not_null
+    constraints with ALTER COLUMN ... SET NOT NULL, which only Delta has; on plain Parquet it checks the
+    contract's names and types only (the not_null data tests still run). None on the other adapters. -#}
+{{ config(file_format=spark_table_format()) }}
 -- Composite tier score per GROUP (account_id = group head) as of the as-of date: dimension scores,
 -- effective weights, thresholds, proposed tier, nine-box cell, quadrant and play. The formulas are
 -- written out in docs/quality-and-tiers.md ("The score"); every constant comes from the seeds
