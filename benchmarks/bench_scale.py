@@ -115,6 +115,14 @@ def _step_durations(warehouse: Path) -> dict[str, float]:
     return {step: float(d or 0.0) for step, d in rows}
 
 
+def _done(night: Night) -> Night:
+    """Print a night as soon as it ends (a 100M-line night runs for most of an hour), then return it."""
+    steps = ", ".join(f"{step} {seconds:.1f}" for step, seconds in night.steps.items())
+    print(f"  {night.name}: {night.wall_s:.1f} s wall, peak RSS {night.peak_rss_gib:.2f} GiB, exit "
+          f"{night.exit_code}; steps: {steps or 'none recorded'}", flush=True)
+    return night
+
+
 def floor(landing: Path, as_of: str, currency: str) -> float:
     sql = FLOOR_SQL.read_text().replace("{root}", str(landing)).replace("{ccy}", currency).replace("{as_of}", as_of)
     start = time.perf_counter()
@@ -137,11 +145,11 @@ def bench(accounts: int, months: int, days: int, seed: int, root: Path) -> None:
           f"(generated in {gen_s:.0f} s, {lines / gen_s:,.0f} lines/s); log {log}", flush=True)
     floor_s = floor(landing, first[-1], os.environ.get("KAM_REPORTING_CURRENCY", "CNY"))
     print(f"floor query: {floor_s:.1f} s", flush=True)
-    nights = [run_night("full build", landing, warehouse, log)]
+    nights = [_done(run_night("full build", landing, warehouse, log))]
     stage_landing(book, landing, [last])
-    nights.append(run_night("delta night", landing, warehouse, log))
-    nights.append(run_night("no-change night", landing, warehouse, log))
-    nights.append(run_night("forced rebuild", landing, warehouse, log, "--rebuild"))
+    nights.append(_done(run_night("delta night", landing, warehouse, log)))
+    nights.append(_done(run_night("no-change night", landing, warehouse, log)))
+    nights.append(_done(run_night("forced rebuild", landing, warehouse, log, "--rebuild")))
     step_names = list(dict.fromkeys(s for n in nights for s in n.steps))
     print(f"{'night':<16} {'wall s':>8} {'RSS GiB':>8} {'exit':>4}  " + " ".join(f"{s[:10]:>10}" for s in step_names))
     for n in nights:
