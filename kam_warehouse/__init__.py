@@ -1,7 +1,9 @@
 """KAM Warehouse: billing + CRM extracts -> key-account-management marts.
 
-Importing the package switches off every phone-home of the stack (dbt anonymous usage stats,
-GX analytics, Airflow update checks); an explicit env setting still wins.
+Importing the package switches off every phone-home of the stack (dbt anonymous usage stats, GX
+analytics, Scarf telemetry where a package reads SCARF_ANALYTICS) and Airflow's example DAGs; an
+explicit env setting still wins. Airflow 3.3 has no update check to switch off (no such option in its
+config.yml, tests/deploy/test_compose.py checks every AIRFLOW__ name against it).
 """
 
 import os
@@ -11,7 +13,6 @@ for _name, _value in {
     "DO_NOT_TRACK": "1",
     "GX_ANALYTICS_ENABLED": "False",
     "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-    "AIRFLOW__API__SHOW_VERSION_CHECK": "False",
     "SCARF_ANALYTICS": "false",
 }.items():
     os.environ.setdefault(_name, _value)
