@@ -38,6 +38,16 @@ def claim_due_month(context: Any) -> str:
     return month.isoformat()
 
 
+def closed_by(context: Any) -> str:
+    """Who closes, as the close records it (report status line, mart_finance_close_versions): the DAG and,
+    for a manual run, the user who triggered it; a scheduled run says so. The worker's OS user (what
+    `kam close` records) would only say "airflow"."""
+    dag_run = context["dag_run"]
+    user = getattr(dag_run, "triggering_user_name", None)
+    how = f"triggered by {user}" if user else str(getattr(dag_run, "run_type", None) or "scheduled")
+    return f"Airflow {dag_run.dag_id} ({how})"
+
+
 def close_and_publish(month: str, context: Any) -> str:
     """The step `kam close` runs (kam_warehouse.serving.close.close_and_publish): quality gate -> freeze
     `month` -> the audited publish, under this run's lease. Closing a closed month again is a no-op."""
@@ -46,7 +56,7 @@ def close_and_publish(month: str, context: Any) -> str:
     ctx = run_context(context)
     with fail_fast(), lease.writing(context):
         done = close_step(ctx.settings, date.fromisoformat(month), run_id=ctx.run_id,
-                          triggered_by=ctx.triggered_by)
+                          triggered_by=ctx.triggered_by, closed_by=closed_by(context))
     log.info("%s", done.close.message)
     return done.close.message
 

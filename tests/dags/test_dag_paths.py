@@ -222,9 +222,11 @@ def test_finance_monthly_closes_publishes_and_reports_on_close_day(dagbag, publi
     assert state == "success", tis
     assert set(tis.values()) == {"success"}, tis
     with duckdb.connect(str(env.warehouse / "serving.duckdb"), read_only=True) as con:
-        closed = con.execute("SELECT count(*) FROM marts.mart_finance_concentration_closed "
+        closed = con.execute("SELECT count(*), min(closed_by), max(closed_by) FROM marts.mart_finance_concentration_closed "
                              "WHERE closed_month = DATE '2024-01-01'").fetchone()
     assert closed and closed[0] > 0
+    # the close names the DAG that made it (not the worker's OS user)
+    assert closed[1] == closed[2] and closed[1].startswith("Airflow finance_monthly ("), closed
     reports = {p.suffix for p in (env.warehouse / "reports").rglob("*") if p.is_file()}
     assert {".xlsx", ".html", ".csv"} <= reports
     assert read_lease(env.warehouse / ".build.lock") is None
