@@ -312,3 +312,14 @@ def test_preload_never_stops_a_service(monkeypatch, caplog) -> None:
         preload.preload(["airflow", "scheduler"])
     assert "preload of no_such_scheduler_module_kam" in caplog.text
     assert "kam_warehouse.orchestration.night" in sys.modules
+
+
+def test_every_preloaded_module_exists() -> None:
+    """A renamed module in the warm-up lists would only log a warning in the services (and the tasks would
+    quietly pay the import again): every name must import here."""
+    import importlib
+
+    from kam_warehouse.orchestration import preload
+
+    for name in (*preload.MODULES, *preload.SCHEDULER_MODULES):
+        importlib.import_module(name)
