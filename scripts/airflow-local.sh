@@ -16,6 +16,9 @@
 # every 10 min (AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL overrides). Port: KAM_AIRFLOW_PORT (8080).
 # KAM_LANDING_DIR / KAM_WAREHOUSE_DIR select the data (demo sets them from its arguments).
 set -euo pipefail
+# what the services create (AIRFLOW_HOME, its SQLite metadata DB with the connections, service and task
+# logs) is the pipeline user's only; the warehouse shares serving with a group explicitly (permissions.py)
+umask 077
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV_BIN="${KAM_VENV_BIN:-$REPO/.venv/bin}"
@@ -29,6 +32,10 @@ export AIRFLOW__CORE__EXECUTOR="${AIRFLOW__CORE__EXECUTOR:-LocalExecutor}"
 export DBT_SEND_ANONYMOUS_USAGE_STATS=False
 export DO_NOT_TRACK=1
 export SCARF_ANALYTICS=false
+# task logs private to the pipeline's user (Airflow's defaults are group-writable 0o775 / 0o664): they
+# carry the steps' messages, file names and row numbers of the extracts (docs/operations.md, permissions)
+export AIRFLOW__LOGGING__FILE_TASK_HANDLER_NEW_FOLDER_PERMISSIONS=0o700
+export AIRFLOW__LOGGING__FILE_TASK_HANDLER_NEW_FILE_PERMISSIONS=0o600
 export PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}"
 
 POOL=kam_warehouse

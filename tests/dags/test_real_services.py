@@ -167,6 +167,13 @@ def test_days_flow_ingest_nightly_publish_in_order_under_the_real_scheduler(serv
     ours = [e for e in events if "warehouse lease" in e or e.startswith("kam_nightly:")]
     assert ours and not [e for e, n in Counter(ours).items() if n > 1], events
 
+    # task logs are the pipeline user's only (scripts/airflow-local.sh: 0o700 folders, 0o600 files)
+    task_logs = list((home / "logs").rglob("*.log"))
+    assert task_logs, f"no task log under {home / 'logs'}"
+    loose = sorted(str(p) for p in task_logs if p.stat().st_mode & 0o077)
+    loose += sorted(str(d) for d in (home / "logs").rglob("*") if d.is_dir() and d.stat().st_mode & 0o077)
+    assert loose == [], f"task logs readable beyond their owner: {loose[:5]}"
+
     pids = {p.stem: int(p.read_text()) for p in (home / "run").glob("*.pid")}
     assert set(pids) == {"api-server", "scheduler", "dag-processor", "triggerer"}
     down = subprocess.run([str(SCRIPT), "down"], env=env, capture_output=True, text=True, timeout=300)
