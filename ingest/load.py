@@ -47,6 +47,7 @@ from ingest.working import TargetSyncError, Working, open_working
 
 if TYPE_CHECKING:
     from kam_warehouse.core.warehouse import WarehouseTarget
+    from kam_warehouse.core.warehouse.duckdb_limits import DuckDBLimits
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ def load_day(
     run_id: str,
     rejected_dir: Path,
     working_db: Path | None = None,
+    limits: DuckDBLimits | None = None,
 ) -> DayLoad:
     """Load one complete day folder of one source (a no-op, `applied=False`, if already loaded).
     `working_db`: the local DuckDB working file, needed when `target` is not an embedded DuckDB file.
@@ -72,7 +74,7 @@ def load_day(
     Raises FileRejected (nothing of the day applied), IngestError (folder not complete) or
     TargetSyncError (the target could not take the day; nothing of it is loaded).
     """
-    with open_working(target, working_db) as w:
+    with open_working(target, working_db, limits) as w:
         return _load_day(w, Path(landing_dir), source, day, run_id, Path(rejected_dir), None)
 
 
@@ -86,6 +88,7 @@ def load_landing(
     through_day: date | None = None,
     progress: Progress | None = None,
     working_db: Path | None = None,
+    limits: DuckDBLimits | None = None,
 ) -> LoadReport:
     """Load every complete, not yet loaded day folder per source in date order (crm before billing on
     the same day). Files changed after they were loaded are reported, never reloaded; landing entries
@@ -93,14 +96,15 @@ def load_landing(
     that day, the other sources still load, then FileRejected is raised naming every rejected file
     (`problems`) and carrying the LoadReport. `target`: a Warehouse or the path of an embedded DuckDB
     file; `working_db`: the local DuckDB working file, needed when it is not embedded DuckDB. When the
-    target cannot take a day, TargetSyncError stops the load (that day and later ones load next run)."""
+    target cannot take a day, TargetSyncError stops the load (that day and later ones load next run).
+    `limits`: the DuckDB memory limit and spill folder of the load (Settings.duckdb_limits())."""
     landing_dir, rejected_dir = Path(landing_dir), Path(rejected_dir)
     ordered = sorted(set(sources), key=lambda s: SOURCE_ORDER.index(s) if s in SOURCE_ORDER else len(SOURCE_ORDER))
     report = LoadReport(run_id)
     found = survey(landing_dir, ordered)
     report.notices += found.notices
     rejections: dict[str, FileRejected] = {s: FileRejected(s, p) for s, p in found.refused.items()}
-    with open_working(target, working_db) as w:
+    with open_working(target, working_db, limits) as w:
         con = w.con
         report.warnings += w.last_resync.messages(w.describe())
         for source in ordered:

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from kam_warehouse.core.warehouse import Connection, WarehouseTarget
+    from kam_warehouse.core.warehouse.duckdb_limits import DuckDBLimits
 
 log = logging.getLogger(__name__)
 
@@ -303,16 +304,21 @@ def _insert_arrow(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) ->
 
 
 @contextmanager
-def open_working(target: WarehouseTarget, working_db: Path | None = None) -> Iterator[Working]:
+def open_working(target: WarehouseTarget, working_db: Path | None = None,
+                 limits: DuckDBLimits | None = None) -> Iterator[Working]:
     """The working connection for a load into `target` (a Warehouse, or the path of an embedded DuckDB
     file). An embedded DuckDB target is worked in directly; any other needs `working_db`, the local
-    working file (`working_path(settings.warehouse_dir)`), which is re-synced from the target first."""
+    working file (`working_path(settings.warehouse_dir)`), which is re-synced from the target first.
+    `limits` (Settings.duckdb_limits()): the memory limit and spill folder of the DuckDB instance the
+    load works in; without them DuckDB takes 80% of the host's RAM."""
     from kam_warehouse.core.warehouse import connect
 
     target_con = connect(target)
     try:
         own = getattr(target_con, "raw", None)
         if isinstance(own, duckdb.DuckDBPyConnection):  # an embedded DuckDB file: the target is the working DB
+            if limits is not None:
+                limits.apply(own)
             ensure_raw_schema(own)
             yield Working(own, None, None)
             return
@@ -327,6 +333,8 @@ def open_working(target: WarehouseTarget, working_db: Path | None = None) -> Ite
                                   f"{type(exc).__name__}: {str(exc).strip()}") from exc
         con, rebuilt = _open_file(Path(working_db))
         try:
+            if limits is not None:
+                limits.apply(con)
             ensure_raw_schema(con)
             working = Working(con, target_con, Path(working_db))
             working.resync(rebuilt=rebuilt)

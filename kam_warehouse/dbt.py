@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kam_warehouse.core.configuration import PIPELINE_FILE, BuildSection, load_pipeline
 from kam_warehouse.errors import StepFailed
 from kam_warehouse.settings import DBT_PROJECT_DIR, Settings
 
@@ -99,12 +98,11 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
     reporting currency, and the build's resources from config/pipeline.yml `build:` (DuckDB
     memory_limit and temp_directory, so a build larger than memory spills to disk; dbt threads).
     KAM_DBT_THREADS, KAM_DUCKDB_MEMORY_LIMIT and KAM_DUCKDB_TEMP_DIRECTORY set in the environment win."""
-    resources = _build_config(settings)
-    temp_dir = resources.duckdb_temp_directory or str(settings.warehouse_dir / "tmp")
+    limits = settings.duckdb_limits()  # the environment's KAM_DUCKDB_* already win there
     defaults = {
-        "KAM_DBT_THREADS": str(resources.dbt_threads),
-        "KAM_DUCKDB_MEMORY_LIMIT": resources.duckdb_memory_limit.strip(),
-        "KAM_DUCKDB_TEMP_DIRECTORY": temp_dir,
+        "KAM_DBT_THREADS": str(settings.build_config().dbt_threads),
+        "KAM_DUCKDB_MEMORY_LIMIT": limits.memory_limit.strip(),
+        "KAM_DUCKDB_TEMP_DIRECTORY": str(limits.temp_directory),
     }
     return {
         **settings.build.dbt_environment(),  # the engine's target and connection (KAM_WAREHOUSE_URL)
@@ -114,14 +112,6 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
         "DO_NOT_TRACK": "1",
         **{name: os.environ.get(name) or value for name, value in defaults.items()},
     }
-
-
-def _build_config(settings: Settings) -> BuildSection:
-    """The `build:` section of the pipeline configuration; its defaults when the folder has no
-    pipeline.yml (a scratch warehouse in tests); an invalid file raises ConfigError naming the key."""
-    if not (settings.config_dir / PIPELINE_FILE).is_file():
-        return BuildSection()
-    return load_pipeline(settings.config_dir).build
 
 
 @contextmanager

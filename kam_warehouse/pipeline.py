@@ -107,7 +107,7 @@ def step_load(ctx: RunContext, *, sources: Iterable[str] | None = None, through_
         report = load_landing(
             s.landing_dir, s.build, run_id=ctx.run_id, rejected_dir=s.rejected_dir,
             sources=tuple(sources) if sources else SOURCES, through_day=through_day, progress=ctx.progress,
-            working_db=working_path(s.warehouse_dir),
+            working_db=working_path(s.warehouse_dir), limits=s.duckdb_limits(),
         )
         rec.rows_in = report.rows_read
         rec.rows_out = report.rows_loaded

@@ -81,7 +81,8 @@ DuckDBSize = Annotated[str, Field(pattern=r"^\s*\d+(\.\d+)?\s*(([KMGT]i?B)|%)\s*
 
 
 class BuildSection(_Section):
-    """The dbt build's engine resources (the DuckDB target; kam_warehouse.dbt passes them to the profile)."""
+    """The DuckDB resources of the load and the dbt build (Settings.duckdb_limits; kam_warehouse.dbt passes
+    them to the profile, ingest.working applies them to the load's connection)."""
 
     #: DuckDB memory_limit of the build: beyond it DuckDB spills to duckdb_temp_directory (out-of-core)
     duckdb_memory_limit: DuckDBSize = "3GB"

@@ -20,10 +20,15 @@ import secrets
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kam_warehouse.core.errors import ConfigError
 from kam_warehouse.core.warehouse import Location, Warehouse, locate
+from kam_warehouse.core.warehouse.duckdb_limits import DuckDBLimits
 from kam_warehouse.core.warehouse.locate import URL_ENV
+
+if TYPE_CHECKING:
+    from kam_warehouse.core.configuration import BuildSection
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -108,6 +113,24 @@ class Settings:
     @property
     def engine(self) -> str:
         return self.location.engine
+
+    def build_config(self) -> BuildSection:
+        """The `build:` section of config/pipeline.yml; its defaults when the folder has no pipeline.yml
+        (a scratch warehouse in tests); an invalid file raises ConfigError naming the key."""
+        from kam_warehouse.core.configuration import PIPELINE_FILE, BuildSection, load_pipeline
+
+        if not (self.config_dir / PIPELINE_FILE).is_file():
+            return BuildSection()
+        return load_pipeline(self.config_dir).build
+
+    def duckdb_limits(self) -> DuckDBLimits:
+        """memory_limit and temp directory of the pipeline's DuckDB instances (the dbt build, the load),
+        from `build:` (build_config); the environment's KAM_DUCKDB_MEMORY_LIMIT / KAM_DUCKDB_TEMP_DIRECTORY
+        win. The temp directory defaults to the warehouse folder's tmp/ (the same disk as the data)."""
+        build = self.build_config()
+        temp = os.environ.get("KAM_DUCKDB_TEMP_DIRECTORY") or build.duckdb_temp_directory
+        return DuckDBLimits(memory_limit=os.environ.get("KAM_DUCKDB_MEMORY_LIMIT") or build.duckdb_memory_limit,
+                            temp_directory=Path(temp).expanduser() if temp else self.warehouse_dir / "tmp")
 
     # --- the embedded engine's files (DuckDB); on another engine use `build` / `serving`
     @property
