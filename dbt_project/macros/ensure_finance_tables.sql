@@ -7,14 +7,14 @@
     {{ return(adapter.dispatch('ensure_finance_tables')(statement)) }}
 {%- endmacro %}
 
-{% macro finance_table_ddl(text, float, upgraded_columns='') -%}
+{% macro finance_table_ddl(text, float, ts='timestamp', upgraded_columns='') -%}
 {{ return([
     "create schema if not exists finance",
     "create table if not exists finance.concentration_closed (
             closed_month date not null, figure_set " ~ text ~ " not null, level " ~ text ~ " not null,
             time_window " ~ text ~ " not null, segment " ~ text ~ " not null, metric " ~ text ~ " not null, value " ~ float ~ ",
             close_version integer not null, is_current boolean not null, as_of_date date not null,
-            closed_at timestamp not null, closed_by_run_id " ~ text ~ " not null, close_reason " ~ text ~ upgraded_columns ~ ")",
+            closed_at " ~ ts ~ " not null, closed_by_run_id " ~ text ~ " not null, close_reason " ~ text ~ upgraded_columns ~ ")",
     "alter table finance.concentration_closed add column if not exists figure_month date",
     "alter table finance.concentration_closed add column if not exists closed_by " ~ text,
     "create table if not exists finance.concentration_closed_entities (
@@ -25,7 +25,7 @@
             cumulative_entity_share " ~ float ~ ", cumulative_revenue_share " ~ float ~ ")",
     "create table if not exists finance.close_log (
             closed_month date not null, close_version integer, action " ~ text ~ " not null,
-            run_id " ~ text ~ " not null, logged_at timestamp not null, figures integer, reason " ~ text ~ ")",
+            run_id " ~ text ~ " not null, logged_at " ~ ts ~ " not null, figures integer, reason " ~ text ~ ")",
 ]) }}
 {%- endmacro %}
 
@@ -33,12 +33,13 @@
 {{ finance_table_ddl('varchar', 'double precision')[statement] }}
 {%- endmacro %}
 
-{#- Spark: no length-less varchar, no `double precision`, no `add column if not exists`. A Spark
-    warehouse has no tables of an earlier release, so the table is created with every column and the
-    two upgrade statements are empty (dbt skips an empty hook). -#}
+{#- Spark: no length-less varchar, no `double precision`, no `add column if not exists`; DuckDB's and
+    PostgreSQL's `timestamp` (without time zone) is Spark's timestamp_ntz, as in the raw Parquet tables.
+    A Spark warehouse has no tables of an earlier release, so the table is created with every column
+    and the two upgrade statements are empty (dbt skips an empty hook). -#}
 {% macro spark__ensure_finance_tables(statement) -%}
 {%- if statement in (2, 3) -%}
 {%- else -%}
-{{ finance_table_ddl('string', 'double', ', figure_month date, closed_by string')[statement] }}
+{{ finance_table_ddl('string', 'double', 'timestamp_ntz', ', figure_month date, closed_by string')[statement] }}
 {%- endif -%}
 {%- endmacro %}
