@@ -78,7 +78,7 @@ test-spark: $(UV)  ## the dbt project on Spark (session mode, Java 17 from apt i
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(SPARK_JAVA_PACKAGE) >/dev/null; }
 	UV_PROJECT_ENVIRONMENT=$(CURDIR)/$(SPARK_VENV) $(UV) sync --frozen --extra spark --python $(PYTHON)
-	$(SPARK_VENV)/bin/pytest -q -p no:cacheprovider tests/dbt/test_spark_build.py
+	$(SPARK_VENV)/bin/pytest -q -p no:cacheprovider --durations=5 tests/dbt/test_spark_build.py  # durations: the Spark build is the spark_build setup
 
 docs: setup  ## build the dbt docs as one offline HTML file and print its path
 	$(BIN)/kam docs --warehouse $(WAREHOUSE)
