@@ -48,7 +48,19 @@ def make_project(root: Path) -> Path:
     for mart in STUBS:
         # views: a test changes test_input and the finance models see it without another dbt build
         (stubs / f"{mart}.sql").write_text(f"{{{{ config(materialized='view') }}}}\nselect * from test_input.{mart}\n")
+    # the ranks the entity list is read from (int_concentration_ranked), derived from the Lorenz stub: the
+    # Lorenz points are the ascending ranks
+    (stubs / "int_concentration_ranked.sql").write_text(RANKED_STUB)
     return project
+
+
+RANKED_STUB = """{{ config(materialized='view') }}
+select revenue_month, level, "window" as time_window, 'unknown' as segment, entity_id, revenue as value,
+    count(*) over w as active_count, sum(revenue) over w as total_value, point as rank_asc,
+    sum(revenue) over (w order by point rows between unbounded preceding and current row) as cumulative_asc
+from test_input.mart_revenue_lorenz
+window w as (partition by revenue_month, level, "window")
+"""
 
 
 _TEMPLATE: list[tuple[Path, Path]] = []
