@@ -15,6 +15,9 @@ on the D-day landing zone in the same run. Prints per night the wall time, each 
 the run log, `ops.pipeline_runs`), the peak RSS of the `kam run` process tree, and the ratios the
 targets are set on (issue 17, 2 cores, 10M invoice lines): full/floor <= 3, delta/full <= 0.10,
 no-change <= 10 s, peak RSS <= 4 GiB.
+
+Run it from a checkout nobody edits while it runs (`git clone` the tree first): each `kam run` imports
+the pipeline's modules lazily, step by step, so an edit mid-run mixes two versions in one process.
 """
 
 from __future__ import annotations
@@ -73,7 +76,7 @@ def stage_landing(book: Path, landing: Path, days: list[str]) -> None:
 
 def run_night(name: str, landing: Path, warehouse: Path, log: Path, *extra: str) -> Night:
     """`kam run` as a child process: wall time, peak RSS and the step durations."""
-    env = {**os.environ, "KAM_PII_KEY": os.environ.get("KAM_PII_KEY") or secrets.token_hex(32)}
+    env = dict(os.environ)  # KAM_PII_KEY: set once in main(), the same key every night as in production
     start, started_at = time.perf_counter(), time.time()
     with log.open("ab") as out:
         proc = subprocess.Popen([str(KAM), "run", "--landing", str(landing), "--warehouse", str(warehouse),
@@ -167,6 +170,7 @@ def bench(accounts: int, months: int, days: int, seed: int, root: Path) -> None:
 
 
 def main() -> None:
+    os.environ.setdefault("KAM_PII_KEY", secrets.token_hex(32))
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--accounts", type=int, nargs="+", default=[1000])
     ap.add_argument("--months", type=int, default=36)
