@@ -14,6 +14,8 @@ from pathlib import Path
 
 import duckdb
 
+from kam_warehouse.core.warehouse.sql import string_literal
+
 #: error_type DuckDB's reader gives a record with bytes that are not UTF-8
 INVALID_ENCODING = "INVALID ENCODING"
 #: error_type of a record longer than the reader's max_line_size
@@ -50,8 +52,8 @@ def ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+#: a single-quoted SQL string literal (the one quoting, kam_warehouse.core.warehouse.sql)
+literal = string_literal
 
 
 def read_csv_sql(csv_path: Path, header: list[str], rejects: str) -> str:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kam_warehouse.core.warehouse.sql import string_literal
+
 log = logging.getLogger(__name__)
 
 
@@ -27,13 +29,9 @@ class DuckDBLimits:
         """Set both on the database instance behind `con` (a duckdb connection; the settings are global to
         the instance). An instance that has already spilled keeps its temp directory (DuckDB refuses to
         switch it): logged, the memory limit still applies."""
-        con.execute(f"SET memory_limit = {_literal(self.memory_limit.strip())}")
+        con.execute(f"SET memory_limit = {string_literal(self.memory_limit.strip())}")
         self.temp_directory.mkdir(parents=True, exist_ok=True)
         try:
-            con.execute(f"SET temp_directory = {_literal(str(self.temp_directory))}")
+            con.execute(f"SET temp_directory = {string_literal(str(self.temp_directory))}")
         except Exception as exc:  # duckdb.Error; this module does not import duckdb
             log.warning("DuckDB keeps its temp directory (%s); wanted %s", exc, self.temp_directory)
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"

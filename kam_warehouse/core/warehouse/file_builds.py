@@ -25,6 +25,7 @@ from kam_warehouse.core.warehouse.publishing import (
     PUBLISHED_SCHEMAS,
     RUN_LOG_COLUMNS,
 )
+from kam_warehouse.core.warehouse.sql import string_literal
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +64,8 @@ def write_build_file(build_db: Path, target: Path, *, run_id: str, as_of: date |
     src = build_db.stem
     counts: dict[str, int] = {}
     with duckdb.connect() as con:
-        con.execute(f"ATTACH {_lit(build_db)} AS {_q(src)} (READ_ONLY)")
-        con.execute(f"ATTACH {_lit(target)} AS {_DST}")
+        con.execute(f"ATTACH {string_literal(str(build_db))} AS {_q(src)} (READ_ONLY)")
+        con.execute(f"ATTACH {string_literal(str(target))} AS {_DST}")
         for schema in PUBLISHED_SCHEMAS:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {_DST}.{schema}")
         for schema, name in _relations(con, src):
@@ -172,8 +173,8 @@ def export_parquet(db_file: Path, out_dir: Path, tables: list[str],
     with duckdb.connect(str(db_file), read_only=True) as con:
         for table in tables:
             (out_dir / table).mkdir()
-            target = str(out_dir / table / f"{table}.parquet").replace("'", "''")
-            con.execute(f'COPY (SELECT * FROM marts."{table}") TO \'{target}\' (FORMAT parquet)')
+            target = string_literal(str(out_dir / table / f"{table}.parquet"))
+            con.execute(f'COPY (SELECT * FROM marts."{table}") TO {target} (FORMAT parquet)')
             if on_table is not None:
                 on_table(table)
 
@@ -182,6 +183,3 @@ def _count(con: duckdb.DuckDBPyConnection, relation: str) -> int:
     row = con.execute(f"SELECT count(*) FROM {relation}").fetchone()
     return int(row[0]) if row else 0
 
-
-def _lit(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"

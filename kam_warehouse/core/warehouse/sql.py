@@ -1,7 +1,13 @@
-"""Placeholder translation: the steps write `?` (DuckDB's and the DB-API qmark style); psycopg2 wants
-`%s` and every literal `%` doubled."""
+"""SQL text helpers shared by every engine module: the one string-literal quoting (for statements that
+take no parameters: SET, ATTACH, COMMENT ON, table functions) and placeholder translation (the steps
+write `?`, DuckDB's and the DB-API qmark style; psycopg2 wants `%s` and every literal `%` doubled)."""
 
 from __future__ import annotations
+
+
+def string_literal(text: str) -> str:
+    """`text` as a single-quoted SQL string literal (embedded quotes doubled)."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def qmark_to_format(sql: str) -> str:
