@@ -17,10 +17,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kam_warehouse.errors import StepFailed
 from kam_warehouse.settings import DBT_PROJECT_DIR, Settings
+
+if TYPE_CHECKING:
+    from kam_warehouse.test_scope import TestScope
 
 log = logging.getLogger(__name__)
 #: dbt's own log lines (INFO and up), forwarded to Python logging: the run's log file, the console with --verbose
@@ -110,6 +113,8 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
         "DO_NOT_TRACK": "1",
+        # every row, unless build() narrows this build's tests (kam_warehouse.test_scope)
+        "KAM_TEST_SCOPE_SINCE": "",
         **{name: os.environ.get(name) or value for name, value in defaults.items()},
     }
 
@@ -186,7 +191,8 @@ def release_duckdb() -> None:
         DuckDBConnectionManager.close_all_connections()
 
 
-def invoke(settings: Settings, args: list[str], *, target_dir: Path | None = None) -> DbtResult:
+def invoke(settings: Settings, args: list[str], *, target_dir: Path | None = None,
+           extra_env: dict[str, str] | None = None) -> DbtResult:
     """Run one dbt command in-process (e.g. ["parse"], ["docs", "generate", "--static"],
     ["run-operation", "ensure_state_tables"]) against the build warehouse.
 
@@ -201,7 +207,7 @@ def invoke(settings: Settings, args: list[str], *, target_dir: Path | None = Non
     step = f"dbt {args[0]}" if args else "dbt"
     log.info("running %s against %s", " ".join(args), settings.build.describe())
     started = time.monotonic()
-    with _environment({**dbt_environment(settings), "DBT_LOG_PATH": str(state / "logs")}):
+    with _environment({**dbt_environment(settings), "DBT_LOG_PATH": str(state / "logs"), **(extra_env or {})}):
         try:
             outcome = dbtRunner(callbacks=[_forward_event]).invoke(full_args)
         finally:
@@ -246,8 +252,10 @@ def build(
     exclude: str | None = None,
     full_refresh: bool = False,
     vars: dict[str, Any] | None = None,
+    test_scope: TestScope | None = None,
 ) -> DbtResult:
-    """`dbt build` (seeds, models, tests, unit tests) against the build warehouse."""
+    """`dbt build` (seeds, models, tests, unit tests) against the build warehouse; its data tests read
+    every row unless `test_scope` narrows them (kam_warehouse.test_scope)."""
     args = ["build"]
     if select:
         args += ["--select", select]
@@ -259,7 +267,7 @@ def build(
         args += ["--vars", json.dumps(vars, default=str)]
     started = time.time()
     try:
-        return invoke(settings, args)
+        return invoke(settings, args, extra_env={"KAM_TEST_SCOPE_SINCE": test_scope.env_value()} if test_scope else None)
     finally:
         _keep_build_results(settings, started)
 

@@ -116,13 +116,20 @@ def step_load(ctx: RunContext, *, sources: Iterable[str] | None = None, through_
 
 
 def step_dbt_build(ctx: RunContext, *, select: str | None = None, exclude: str | None = None) -> StepOutcome:
-    """dbt build (models, seeds, tests, unit tests) against the build warehouse."""
-    from kam_warehouse import dbt
+    """dbt build (models, seeds, tests, unit tests) against the build warehouse; on a narrow night its data
+    tests read what changed (kam_warehouse.test_scope)."""
+    from kam_warehouse import dbt, test_scope
 
     with ctx.step("dbt_build") as rec:
-        ctx.progress("dbt build ...")
+        selected = bool(select or exclude)
+        scope, record = test_scope.plan(ctx.settings, project_dir=dbt.DBT_PROJECT_DIR, selected=selected)
+        ctx.progress(f"dbt build ({scope.describe()}) ...")
+        rec.extra["test_scope"] = scope.describe()
+        test_scope.write_pending(ctx.settings, None)  # an earlier build's record is not this build's
+        if scope.skips_unit_tests:
+            exclude = "resource_type:unit_test"  # a narrow night is never a selection
         try:
-            result = dbt.build(ctx.settings, select=select, exclude=exclude)
+            result = dbt.build(ctx.settings, select=select, exclude=exclude, test_scope=scope)
         except dbt.DbtFailed as exc:
             if not _only_tests_failed(exc.result):
                 raise
@@ -130,8 +137,10 @@ def step_dbt_build(ctx: RunContext, *, select: str | None = None, exclude: str |
             # (one verdict, recorded in ops.dq_results) and holds tiers and publish back
             result = exc.result
             rec.extra["status"] = "failed"
+        # every model built: what the gate promotes once it passes on this build (nothing for a selection)
+        test_scope.write_pending(ctx.settings, None if selected else record)
         rec.rows_out = result.nodes_ok
-        rec.message = result.summary()
+        rec.message = f"{result.summary()}; {scope.describe()}"
     return StepOutcome("dbt_build", rec, {"result": result})
 
 
@@ -154,7 +163,11 @@ def step_quality_gate(ctx: RunContext) -> StepOutcome:
         rec.rows_in = len(result.results)
         rec.gate_outcome = result.outcome
         rec.message = result.summary()
-        if not result.passed:
+        if result.passed:
+            from kam_warehouse.test_scope import promote
+
+            promote(s)  # the build's raw batches are tested: the next night narrows from them
+        else:
             from kam_warehouse.fx_hold import describe_awaiting_fx
 
             _record_held_back(ctx, result.failed_blocking)

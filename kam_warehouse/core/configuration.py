@@ -30,6 +30,7 @@ SEVERITIES: tuple[str, ...] = ("block", "warn", "off")
 DataDocs = Literal["always", "on_failure"]
 
 StrictPositiveInt = Annotated[int, Field(strict=True, ge=1)]
+StrictNonNegativeInt = Annotated[int, Field(strict=True, ge=0)]
 PositiveNumber = Annotated[float, Field(gt=0)]
 
 
@@ -90,6 +91,9 @@ class BuildSection(_Section):
     duckdb_temp_directory: str = ""
     #: dbt threads (models and tests run concurrently); env KAM_DBT_THREADS overrides
     dbt_threads: StrictPositiveInt = 1
+    #: a night that loaded little tests only what changed (kam_warehouse.test_scope); every row again at
+    #: least this often (days since the last full-scope pass); 0 = every night tests every row
+    full_tests_every_days: StrictNonNegativeInt = 7
 
 
 class PipelineConfig(_Section):

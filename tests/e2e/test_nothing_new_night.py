@@ -3,12 +3,13 @@
 Protects the rule of kam_warehouse.night_inputs as `kam run` operates it: after a published night, a
 second `kam run` over the same landing zone runs no dbt, no gate, no tiers and no publish, leaves
 serving.duckdb byte for byte (same checksum, inode and mtime) and prints why; a new extract day makes
-the next `kam run` build and publish again.
+the next `kam run` build and publish again, its tests narrowed to what it loaded (kam_warehouse.test_scope).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -59,6 +60,8 @@ def test_second_run_without_new_data_skips_and_a_new_day_publishes(tmp_path: Pat
 
     first = _kam("run", "--landing", str(landing), "--warehouse", str(wh), env=env)
     assert first.returncode == 0, first.stdout + first.stderr
+    assert "tests over every row (no build has passed the quality gate" in first.stdout, first.stdout
+    assert _unit_tests_run(wh) > 0
     serving = wh / "serving.duckdb"
     served = _state(serving)
     results = next(wh.rglob("last_build/run_results.json"))
@@ -83,3 +86,11 @@ def test_second_run_without_new_data_skips_and_a_new_day_publishes(tmp_path: Pat
     assert _state(serving)[0] != served[0]
     assert results.stat().st_mtime_ns != results_mtime
     assert set(_steps(wh / "build.duckdb").values()) == {"success"}
+    # the new day's night is narrow (kam_warehouse.test_scope): tests over what it loaded, no unit tests
+    assert "tests narrowed to what changed after" in third.stdout, third.stdout
+    assert _unit_tests_run(wh) == 0
+
+
+def _unit_tests_run(wh: Path) -> int:
+    nodes = json.loads(next(wh.rglob("last_build/run_results.json")).read_text())["results"]
+    return sum(n["unique_id"].startswith("unit_test.") for n in nodes)
