@@ -5,7 +5,8 @@ One verdict from both homes of a check (docs/quality-and-tiers.md, "Where a chec
 (expectations/checks.py) in one GX checkpoint on a read-only connection, building the Data Docs,
 (3) read the dbt build's test results (expectations/dbt_results.py), (4) record one row per check in
 ops.dq_results with its home. A GX check whose relation is missing fails (unless it is marked optional)
-without GX; GX is not imported at all when no GX check is enabled.
+without GX; GX is not imported at all when no GX check is enabled (when one is, its import starts in the
+background before (1)).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from expectations.checks import ALL_CHECKS, Check
 from expectations.dbt_results import DBT_KEYS, dbt_verdicts
-from expectations.gx_runner import Evaluation, PlannedCheck, evaluate
+from expectations.gx_runner import Evaluation, PlannedCheck, evaluate, prefetch
 from expectations.quality_config import QUALITY_FILE, CheckConfig
 from expectations.results import CheckResult, GateResult, ensure_dq_results, write_results
 from kam_warehouse.core.configuration import load_quality
@@ -34,6 +35,8 @@ def run_gate(target: WarehouseTarget, *, run_id: str, config_dir: Path, data_doc
     quality = load_quality(config_dir)
     config = quality.require({c.key for c in (*ALL_CHECKS, *checks)} | DBT_KEYS, source=str(config_dir / QUALITY_FILE))
     enabled = [c for c in checks if config[c.key].severity != "off"]
+    if enabled:
+        prefetch()  # GX's import overlaps the queries below
     planned: list[PlannedCheck] = []
     early: dict[str, Evaluation] = {}
     warehouse = as_warehouse(target)
