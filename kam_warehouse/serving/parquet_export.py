@@ -5,6 +5,11 @@ Layout under `Settings.parquet_dir` (`<warehouse>/parquet`):
     parquet/<build>/<table>/<table>.parquet   one folder per published build, never modified once written
     parquet/CURRENT                           the pointer: the name of the served build (no newline)
 
+Every file carries its table's content fingerprint (Parquet key-value metadata `kam_content`: columns,
+row count, sum of row hashes). A table whose fingerprint equals that of the served build's file is not
+written again: the new folder gets a hard link to that file (exports are immutable, so the two folders
+may share it; pruning one folder leaves the other's link). Rows in a file are in no particular order.
+
 A reader resolves the pointer ONCE, then reads every table it needs from `parquet/<build>/`: all its
 tables come from one build even if a publish or rollback re-points CURRENT meanwhile (the old build's
 folder stays until it is pruned, `publish.keep_builds` publishes later). CURRENT is replaced by an
@@ -35,18 +40,36 @@ log = logging.getLogger(__name__)
 POINTER = "CURRENT"
 
 
-def export_marts(db_file: Path, out_dir: Path, *, share: Callable[[Path], None] | None = None) -> list[str]:
+def export_marts(db_file: Path, out_dir: Path, *, share: Callable[[Path], None] | None = None,
+                 reuse_from: Path | None = None) -> list[str]:
     """Write every `marts` table of `db_file` to `out_dir/<table>/<table>.parquet`, all-or-nothing.
 
-    `share(path)` (kam_warehouse.permissions) is applied to every folder and file before the rename.
+    A table whose content (columns and rows: kam_warehouse.core.warehouse.file_builds.content_fingerprint)
+    equals that of its file in `reuse_from` (another build's export, e.g. the served one: reused_source)
+    gets a hard link to that file instead of a new one. `share(path)` (kam_warehouse.permissions) is
+    applied to every folder and file before the rename.
     """
     tables = mart_tables(db_file)
+    if reuse_from is not None and reuse_from.resolve() == out_dir.resolve():
+        reuse_from = None
 
     def write(tmp: Path) -> None:
-        export_parquet(db_file, tmp, tables, on_table=lambda _table: fault_point("parquet:table_written"))
+        reused = export_parquet(db_file, tmp, tables, on_table=lambda _table: fault_point("parquet:table_written"),
+                                reuse_from=reuse_from)
+        if reused:
+            log.info("Parquet export %s: %d of %d tables unchanged since %s, linked: %s", out_dir.name, len(reused),
+                     len(tables), reuse_from, ", ".join(reused))
 
     _write_export(out_dir, write, share=share)
     return tables
+
+
+def reused_source(parquet_dir: Path) -> Path | None:
+    """The export folder CURRENT names (the served build's), if it exists: where export_marts may find
+    files to reuse."""
+    name = read_pointer(parquet_dir)
+    folder = parquet_dir / name if name else None
+    return folder if folder is not None and folder.is_dir() else None
 
 
 def export_tables(tables: list[str], read: Callable[[str], pa.Table], out_dir: Path, *,

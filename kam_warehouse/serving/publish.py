@@ -7,9 +7,12 @@ is the embedded engine's path, by file:
 publish(settings, run_id), under `builds/.publish.lock` (kam_warehouse.serving.recovery):
   0. recover - clean what a killed publish left, repair serving's bookkeeping (recovery module);
   1. write   - materialise marts.* and ops.* of build.duckdb into builds/.<build>.duckdb.<pid>.partial
-               (CHECKPOINT, close, fsync);
-  2. audit   - reopen the new file read-only: every table present with the build's row count;
-  3. final   - rename the partial to builds/<build>.duckdb and export every mart to parquet/<build>/;
+               (one transaction, CHECKPOINT, close, fsync);
+  2. audit   - reopen the new file read-only: every table present with the build's row count (a
+               table's count, or the rows its copy read from a view);
+  3. final   - rename the partial to builds/<build>.duckdb and export every mart to parquet/<build>/
+               (all-or-nothing; a mart whose content fingerprint equals that of its file in the served
+               build's export gets a hard link to that file: kam_warehouse.serving.parquet_export);
   4. serve   - make serving.duckdb a copy of the build by an atomic os.replace in the warehouse folder,
                re-point parquet/CURRENT at parquet/<build>/ (atomic rename), append the build to the
                served history (builds/served.jsonl);
@@ -86,7 +89,8 @@ def publish(settings: Settings, *, run_id: str) -> PublishResult:
         fault_point("publish:build_final")
         export = builds.export_path(settings.builds_dir, name)
         _prepare_parquet_root(settings)
-        parquet_export.export_marts(final, export, share=share)
+        parquet_export.export_marts(final, export, share=share,
+                                    reuse_from=parquet_export.reused_source(settings.parquet_dir))
         fault_point("publish:exported")
         _serve(settings, final, name=name, run_id=run_id, action="publish")
         pruned = builds.prune(settings.builds_dir, keep=keep, protect={name})
@@ -112,7 +116,8 @@ def rollback(settings: Settings, *, to: str | None = None) -> PublishResult:
         export = builds.export_path(settings.builds_dir, target.name)
         _prepare_parquet_root(settings)
         if not export.is_dir():
-            parquet_export.export_marts(target.path, export, share=share)
+            parquet_export.export_marts(target.path, export, share=share,
+                                        reuse_from=parquet_export.reused_source(settings.parquet_dir))
         _serve(settings, target.path, name=target.name, run_id=target.run_id, action="rollback")
     log.info("rolled back the serving warehouse to run %s", target.run_id)
     tables = target.tables if target.tables is not None else len(mart_tables(target.path))
