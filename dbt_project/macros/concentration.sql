@@ -63,3 +63,44 @@
     union all
     select revenue_month, 'group', 't12m', coalesce(segment, 'unknown'), group_id, revenue_t12m from {{ groups }}
 {%- endmacro %}
+
+{#- int_concentration_ranked's partitions (month × level × window), each with its entity count and an
+    order-independent hash of its (entity_id, segment, value) rows: equal prints, equal ranks. `rows` is a
+    select with those columns. DuckDB only (its hash(); the other engines rebuild the table). -#}
+{% macro concentration_partition_prints(rows) -%}
+    select
+        revenue_month,
+        level,
+        time_window,
+        count(*) as entities,
+        sum(cast(hash(entity_id, segment, value) as hugeint)) as print
+    from ({{ rows }}) as r
+    group by revenue_month, level, time_window
+{%- endmacro %}
+
+{#- Pre-hook of int_concentration_ranked (incremental runs): delete every partition whose print differs
+    from the facts' entity values now, or that the facts no longer have. -#}
+{% macro delete_stale_concentration_partitions() -%}
+    {%- if is_incremental() -%}
+    {%- set current -%}
+        select * from ({{ concentration_entity_values(ref('fct_account_revenue_monthly'), ref('fct_group_revenue_monthly')) }}) as e where value > 0
+    {%- endset -%}
+    delete from {{ this }} as t
+    using (
+        select
+            coalesce(n.revenue_month, k.revenue_month) as revenue_month,
+            coalesce(n.level, k.level) as level,
+            coalesce(n.time_window, k.time_window) as time_window
+        from ({{ concentration_partition_prints(current) }}) as n
+        full join ({{ concentration_partition_prints('select revenue_month, level, time_window, segment, entity_id, value from ' ~ this) }}) as k
+            on k.revenue_month = n.revenue_month
+            and k.level = n.level
+            and k.time_window = n.time_window
+        where n.print is distinct from k.print
+            or n.entities is distinct from k.entities
+    ) as stale
+    where stale.revenue_month = t.revenue_month
+        and stale.level = t.level
+        and stale.time_window = t.time_window
+    {%- endif -%}
+{%- endmacro %}

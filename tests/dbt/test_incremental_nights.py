@@ -1,6 +1,7 @@
 """Incremental nights equal full refreshes (issue 17): after every night of a sequence, every model the
-night built incrementally (staging tables, line revenue, the account and group facts) and everything
-built from them equals a `--full-refresh` of the same warehouse, row for row.
+night built incrementally (staging tables, line revenue, the account and group facts, the concentration
+ranks by partition) and everything built from them equals a `--full-refresh` of the same warehouse,
+row for row.
 
 Two sequences: the hand-made book with one cause per night (a late FX rate and a re-sent line, then a
 merge and a re-parented account, then the as-of date moving into the next month with a late rate dated
@@ -30,7 +31,7 @@ COMPARED_SCHEMAS = ("staging", "intermediate", "marts", "ops")
 #: the models a night builds incrementally: each must exist as a table and be compared
 INCREMENTAL = {
     "staging.stg_billing__invoice_lines", "staging.stg_billing__invoices",
-    "intermediate.int_invoice_line_revenue",
+    "intermediate.int_invoice_line_revenue", "intermediate.int_concentration_ranked",
     "marts.fct_account_revenue_monthly", "marts.fct_group_revenue_monthly",
 }
 #: seeds and models only: the data tests do not change what a model holds
