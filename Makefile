@@ -30,7 +30,7 @@ $(UV): tools/requirements-bootstrap.txt
 	@touch $@
 
 $(VENV)/.synced: pyproject.toml uv.lock $(UV)
-	$(UV) sync --frozen --python $(PYTHON)
+	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)  # .pyc at install: GX, dbt, Airflow import ~2x faster
 	@touch $@
 
 setup: $(VENV)/.synced  ## build .venv from uv.lock (idempotent; fast when up to date)
