@@ -101,6 +101,8 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
     reporting currency, and the build's resources from config/pipeline.yml `build:` (DuckDB
     memory_limit and temp_directory, so a build larger than memory spills to disk; dbt threads).
     KAM_DBT_THREADS, KAM_DUCKDB_MEMORY_LIMIT and KAM_DUCKDB_TEMP_DIRECTORY set in the environment win."""
+    from kam_warehouse.test_scope import ENV_VAR as TEST_SCOPE_ENV
+
     limits = settings.duckdb_limits()  # the environment's KAM_DUCKDB_* already win there
     defaults = {
         "KAM_DBT_THREADS": str(settings.build_config().dbt_threads),
@@ -113,8 +115,7 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
         "DO_NOT_TRACK": "1",
-        # every row, unless build() narrows this build's tests (kam_warehouse.test_scope)
-        "KAM_TEST_SCOPE_SINCE": "",
+        TEST_SCOPE_ENV: "",  # every row, unless build() narrows this build's tests
         **{name: os.environ.get(name) or value for name, value in defaults.items()},
     }
 
@@ -267,7 +268,7 @@ def build(
         args += ["--vars", json.dumps(vars, default=str)]
     started = time.time()
     try:
-        return invoke(settings, args, extra_env={"KAM_TEST_SCOPE_SINCE": test_scope.env_value()} if test_scope else None)
+        return invoke(settings, args, extra_env=test_scope.environment() if test_scope else None)
     finally:
         _keep_build_results(settings, started)
 

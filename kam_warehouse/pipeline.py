@@ -124,7 +124,6 @@ def step_dbt_build(ctx: RunContext, *, select: str | None = None, exclude: str |
         selected = bool(select or exclude)
         scope, record = test_scope.plan(ctx.settings, project_dir=dbt.DBT_PROJECT_DIR, selected=selected)
         ctx.progress(f"dbt build ({scope.describe()}) ...")
-        rec.extra["test_scope"] = scope.describe()
         test_scope.write_pending(ctx.settings, None)  # an earlier build's record is not this build's
         if scope.skips_unit_tests:
             exclude = "resource_type:unit_test"  # a narrow night is never a selection

@@ -29,13 +29,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
 
 from kam_warehouse.core.warehouse import WarehouseError, as_warehouse, connect
+from kam_warehouse.serving.files import write_text_atomic
 from kam_warehouse.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,10 @@ class TestScope:
 
     def env_value(self) -> str:
         return self.since.isoformat(sep=" ") if self.since else ""
+
+    def environment(self) -> dict[str, str]:
+        """What the dbt macros read (ENV_VAR; empty: every row)."""
+        return {ENV_VAR: self.env_value()}
 
     def describe(self) -> str:
         if self.since is None:
@@ -209,9 +213,7 @@ def read_record(path: Path) -> ScopeRecord | None:
 
 def _write_json(path: Path, data: dict[str, object]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(data, indent=1) + "\n")
-    os.replace(partial, path)
+    write_text_atomic(path, json.dumps(data, indent=1) + "\n")
 
 
 def _parse(value: str | None) -> datetime | None:

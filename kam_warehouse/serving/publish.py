@@ -89,8 +89,7 @@ def publish(settings: Settings, *, run_id: str) -> PublishResult:
         fault_point("publish:build_final")
         export = builds.export_path(settings.builds_dir, name)
         _prepare_parquet_root(settings)
-        parquet_export.export_marts(final, export, share=share,
-                                    reuse_from=parquet_export.reused_source(settings.parquet_dir))
+        _export(settings, final, export)
         fault_point("publish:exported")
         _serve(settings, final, name=name, run_id=run_id, action="publish")
         pruned = builds.prune(settings.builds_dir, keep=keep, protect={name})
@@ -116,8 +115,7 @@ def rollback(settings: Settings, *, to: str | None = None) -> PublishResult:
         export = builds.export_path(settings.builds_dir, target.name)
         _prepare_parquet_root(settings)
         if not export.is_dir():
-            parquet_export.export_marts(target.path, export, share=share,
-                                        reuse_from=parquet_export.reused_source(settings.parquet_dir))
+            _export(settings, target.path, export)
         _serve(settings, target.path, name=target.name, run_id=target.run_id, action="rollback")
     log.info("rolled back the serving warehouse to run %s", target.run_id)
     tables = target.tables if target.tables is not None else len(mart_tables(target.path))
@@ -129,6 +127,12 @@ def rollback(settings: Settings, *, to: str | None = None) -> PublishResult:
 def _schema_publisher(settings: Settings) -> SchemaPublisher | None:
     """A server warehouse publishes by swapping schemas (kam_warehouse.serving.schema_publish)."""
     return schema_publisher(settings.build, settings.serving)
+
+
+def _export(settings: Settings, build_file: Path, export: Path) -> None:
+    """Export the build's marts, linking the files the served build's export already holds unchanged."""
+    parquet_export.export_marts(build_file, export, share=share,
+                                reuse_from=parquet_export.reused_source(settings.parquet_dir))
 
 
 def _prepare_parquet_root(settings: Settings) -> None:

@@ -1,7 +1,7 @@
 {#- Tests over what a night changed (issue 17; kam_warehouse.test_scope decides the scope).
 
-    A full-scope build (the first, a full refresh, a changed project, `build.narrow_tests: false`) tests
-    every row. On a narrow night kam sets KAM_TEST_SCOPE_SINCE to the tested watermark: the latest raw
+    A full-scope build (the first, a full refresh, a changed project or engine, the periodic pass of
+    `build.full_tests_every_days`) tests every row. On a narrow night kam sets KAM_TEST_SCOPE_SINCE to the tested watermark: the latest raw
     batch a build had seen whose tests the quality gate then passed. Every row a test could fail on
     that the rows of that build could not is then one whose key has a raw version loaded after the
     watermark, so the generic tests of a model marked with
