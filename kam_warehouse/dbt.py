@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from kam_warehouse.test_scope import TestScope
 
 log = logging.getLogger(__name__)
+#: what the test-scope macros read (dbt_project/macros/tests/test_scope.sql; kam_warehouse.test_scope)
+TEST_SCOPE_ENV = "KAM_TEST_SCOPE_SINCE"
 #: dbt's own log lines (INFO and up), forwarded to Python logging: the run's log file, the console with --verbose
 dbt_log = logging.getLogger("kam.dbt")
 
@@ -101,8 +103,6 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
     reporting currency, and the build's resources from config/pipeline.yml `build:` (DuckDB
     memory_limit and temp_directory, so a build larger than memory spills to disk; dbt threads).
     KAM_DBT_THREADS, KAM_DUCKDB_MEMORY_LIMIT and KAM_DUCKDB_TEMP_DIRECTORY set in the environment win."""
-    from kam_warehouse.test_scope import ENV_VAR as TEST_SCOPE_ENV
-
     limits = settings.duckdb_limits()  # the environment's KAM_DUCKDB_* already win there
     defaults = {
         "KAM_DBT_THREADS": str(settings.build_config().dbt_threads),

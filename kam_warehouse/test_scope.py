@@ -35,6 +35,7 @@ from importlib import metadata
 from pathlib import Path
 
 from kam_warehouse.core.warehouse import WarehouseError, as_warehouse, connect
+from kam_warehouse.dbt import TEST_SCOPE_ENV, dbt_state_dir, last_build_dir
 from kam_warehouse.serving.files import write_text_atomic
 from kam_warehouse.settings import Settings
 
@@ -47,7 +48,7 @@ ENGINE_PACKAGES = ("dbt-core", "dbt-duckdb", "dbt-postgres", "dbt-spark", "duckd
 PENDING_NAME = "test_scope.json"
 TESTED_NAME = "tested_scope.json"
 #: the environment variable the dbt macros read (dbt_project/macros/tests/test_scope.sql)
-ENV_VAR = "KAM_TEST_SCOPE_SINCE"
+ENV_VAR = TEST_SCOPE_ENV
 
 
 @dataclass(frozen=True)
@@ -169,14 +170,10 @@ def _decide(settings: Settings, fingerprint: str, *, selected: bool, full_refres
 
 
 def pending_path(settings: Settings) -> Path:
-    from kam_warehouse.dbt import last_build_dir
-
     return last_build_dir(settings) / PENDING_NAME
 
 
 def tested_path(settings: Settings) -> Path:
-    from kam_warehouse.dbt import dbt_state_dir
-
     return dbt_state_dir(settings) / TESTED_NAME
 
 
