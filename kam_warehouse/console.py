@@ -1,8 +1,10 @@
 """Where `kam` output goes: one line per step on the terminal, every log line in a file.
 
-Quiet by default: the console shows warnings and errors only (plus what the commands echo); dbt's and
-Great Expectations' full logs (INFO and up) and the steps' progress lines go to a log file under the
-warehouse folder (`<warehouse>/logs/`), whose path the command prints. `--verbose` also streams them
+Quiet by default: the console shows warnings and errors only (plus what the commands echo); dbt's full
+log (INFO and up), Great Expectations' warnings and the steps' progress lines go to a log file under the
+warehouse folder (`<warehouse>/logs/`), whose path the command prints. GX's own INFO lines are left out
+of it: they are its internals talking ("Skipping registering function ...", "_get_default_value called
+with key ..."), some 300 per gate, burying the lines an operator reads; our GX runner logs what it ran. `--verbose` also streams them
 to stderr. Nothing here writes ANSI colour codes; dbt is invoked without colours (kam_warehouse.dbt).
 """
 
@@ -24,6 +26,14 @@ FILE_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 progress_log = logging.getLogger("kam.progress")
 #: kam_warehouse.dbt forwards dbt's events to this logger
 DBT_LOGGER = "kam.dbt"
+#: loggers whose INFO lines are library chatter, kept out of the run log (their warnings still go in)
+CHATTY_LOGGERS = ("great_expectations",)
+
+
+def _not_chatter(record: logging.LogRecord) -> bool:
+    if record.levelno > logging.INFO:
+        return True
+    return not any(record.name == name or record.name.startswith(name + ".") for name in CHATTY_LOGGERS)
 
 
 class _ConsoleFormatter(logging.Formatter):
@@ -96,6 +106,7 @@ def log_file(warehouse_dir: Path, name: str) -> Iterator[Path]:
     handler = _KamFileHandler(path, encoding="utf-8")
     handler.setLevel(logging.INFO)
     handler.setFormatter(logging.Formatter(FILE_FORMAT))
+    handler.addFilter(_not_chatter)
     root = logging.getLogger()
     root.addHandler(handler)
     previous, _active_log_file = _active_log_file, path
