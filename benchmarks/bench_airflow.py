@@ -77,6 +77,17 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _dags_parsed(rest: Any, dag_ids: tuple[str, ...]) -> bool:
+    """Whether every one of `dag_ids` is parsed; raises at once on a DAG file that failed to import
+    (waiting could not fix it), with Airflow's own error."""
+    errors = rest.get("/api/v2/importErrors").get("import_errors", [])
+    if errors:
+        raise RuntimeError("DAG import error(s): " + "; ".join(
+            f"{e.get('filename')}: {(str(e.get('stack_trace', '')).strip().splitlines() or [''])[-1]}"
+            for e in errors))
+    return set(dag_ids) <= {d["dag_id"] for d in rest.get("/api/v2/dags")["dags"]}
+
+
 @contextmanager
 def nightly_services(env: dict[str, str]) -> Iterator[tuple[Any, float]]:
     """`airflow-local.sh up`, the night's DAGs parsed and unpaused: (REST client, start-up seconds); `down`
@@ -90,8 +101,7 @@ def nightly_services(env: dict[str, str]) -> Iterator[tuple[Any, float]]:
         rest = AirflowRest(f"http://127.0.0.1:{env['KAM_AIRFLOW_PORT']}",
                            Path(env["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json.generated")
         dag_ids = ("ingest_crm", "ingest_billing", "kam_nightly")
-        wait_for("the DAGs", lambda: set(dag_ids) <= {d["dag_id"] for d in rest.get("/api/v2/dags")["dags"]},
-                 timeout=600)
+        wait_for("the DAGs", lambda: _dags_parsed(rest, dag_ids), timeout=600)
         for dag_id in dag_ids:
             rest.patch(f"/api/v2/dags/{dag_id}", {"is_paused": False})
         yield rest, startup

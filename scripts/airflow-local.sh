@@ -46,7 +46,17 @@ RUN_DIR="$AIRFLOW_HOME/run"
 
 airflow() { "$VENV_BIN/airflow" "$@"; }
 
+ensure_manifest() {
+    # kam_nightly's layer tasks come from the dbt manifest, read at parse time and never built there: a
+    # fresh checkout has none (`make airflow` builds it; this covers calling the script directly)
+    if [[ ! -f "$REPO/dbt_project/target/manifest.json" ]]; then
+        echo "building the dbt manifest the nightly DAG reads (kam manifest) ..." >&2
+        "$VENV_BIN/kam" manifest >/dev/null
+    fi
+}
+
 setup() {
+    ensure_manifest
     mkdir -p "$AIRFLOW_HOME"
     airflow db migrate >/dev/null
     airflow pools set "$POOL" 1 "$POOL_DESCRIPTION" >/dev/null
