@@ -1,37 +1,16 @@
 """DDL of the tier state (schema `tiers`) and of the night's change log `ops.tier_changes`.
 
-`tiers.account_tier_history` and `tiers.tier_overrides` are also created, with identical DDL, by the
-dbt macro `ensure_state_tables` so that dbt can read them on an empty warehouse. History rows are
-half-open intervals [valid_from, valid_to); valid_to is null while the row is current.
+`tiers.account_tier_history` and `tiers.tier_overrides` are read by dbt too: their DDL is defined once,
+in dbt_project.yml (var kam_state_tables, rendered by kam_warehouse.core.state_tables here and by the
+dbt on-run-start hooks on a new warehouse). The tables only the tier step reads are defined here. History
+rows are half-open intervals [valid_from, valid_to); valid_to is null while the row is current.
 """
 
 from __future__ import annotations
 
+from kam_warehouse.core import state_tables
 from kam_warehouse.core.comments import comment_table
 from kam_warehouse.core.warehouse import Connection
-
-TIER_HISTORY_DDL = """
-CREATE TABLE IF NOT EXISTS tiers.account_tier_history (
-    account_id  VARCHAR NOT NULL,
-    tier        VARCHAR NOT NULL,
-    valid_from  DATE    NOT NULL,
-    valid_to    DATE,
-    score       DOUBLE PRECISION,
-    reason      VARCHAR,
-    run_id      VARCHAR,
-    is_override BOOLEAN
-)
-"""
-
-TIER_OVERRIDES_DDL = """
-CREATE TABLE IF NOT EXISTS tiers.tier_overrides (
-    account_id VARCHAR NOT NULL,
-    tier       VARCHAR NOT NULL,
-    reason     VARCHAR,
-    set_by     VARCHAR,
-    expires_on DATE
-)
-"""
 
 #: a proposed tier that differs from the current one by less than the margin, night after night
 TIER_CANDIDATES_DDL = """
@@ -82,8 +61,7 @@ TIER_CHANGES_COLUMNS = {
 
 def ensure_tier_state(con: Connection) -> None:
     """Create the tier state and ops.tier_changes if missing (idempotent)."""
-    con.execute("CREATE SCHEMA IF NOT EXISTS tiers")
-    con.execute("CREATE SCHEMA IF NOT EXISTS ops")
-    for ddl in (TIER_HISTORY_DDL, TIER_OVERRIDES_DDL, TIER_CANDIDATES_DDL, TIER_RUNS_DDL, TIER_CHANGES_DDL):
+    for ddl in (*state_tables.statements("tiers"), "CREATE SCHEMA IF NOT EXISTS ops",
+                TIER_CANDIDATES_DDL, TIER_RUNS_DDL, TIER_CHANGES_DDL):
         con.execute(ddl)
     comment_table(con, "ops.tier_changes", TIER_CHANGES_DOC, TIER_CHANGES_COLUMNS)

@@ -15,11 +15,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from kam_warehouse.core import state_tables
 from kam_warehouse.errors import GateBlocked
 from kam_warehouse.serving import close_and_publish, close_month, due_close_month, publish
 from kam_warehouse.serving.errors import CloseError
 from kam_warehouse.serving.finance_state import ensure_finance_schema
-from kam_warehouse.settings import REPO_ROOT, Settings
+from kam_warehouse.settings import DBT_PROJECT_DIR, REPO_ROOT, Settings
+from kam_warehouse.tiers.state import ensure_tier_state
 
 sys.path.insert(0, str(Path(__file__).parent))  # one finance_project module (and dbt build) per session
 import finance_project as fp
@@ -160,16 +162,27 @@ def test_close_and_publish_freezes_nothing_past_a_blocking_gate(tmp_path: Path, 
         gated.build_db, "SELECT run_id, step, status FROM ops.pipeline_runs")
 
 
-def test_dbt_pre_hook_and_python_create_the_same_finance_tables(settings: Settings, project: Path,
-                                                                tmp_path: Path) -> None:
-    """The finance DDL lives twice (dbt pre-hook for empty warehouses, Python for kam close): identical,
-    and it upgrades a warehouse closed by the earlier release (rows without figure_month / closed_by)."""
+def test_dbt_hooks_and_python_create_the_same_state_tables(settings: Settings, project: Path,
+                                                           tmp_path: Path) -> None:
+    """The state tables' one definition (dbt_project.yml var kam_state_tables) is rendered twice, by the
+    dbt hooks (empty warehouses) and by Python (tier step, kam close): the same columns, types and
+    nullability, column order included; and it upgrades a warehouse closed by the earlier release (rows
+    without figure_month / closed_by)."""
     fresh = tmp_path / "fresh.duckdb"
     with duckdb.connect(str(fresh)) as con:
         ensure_finance_schema(con)
+        ensure_tier_state(con)
     sql = ("SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns "
            "WHERE table_schema = 'finance' ORDER BY ALL")
     assert _rows(settings.build_db, sql) == _rows(fresh, sql)
+    in_order = ("SELECT table_schema, table_name, ordinal_position, column_name, data_type, is_nullable "
+                "FROM information_schema.columns WHERE table_schema IN ('finance', 'tiers') "
+                "AND table_name IN ({}) ORDER BY ALL")
+    dbt_tables = ", ".join(f"'{t}'" for s in ("finance", "tiers") for t in state_tables.definition()[s])
+    built = _rows(settings.build_db, in_order.format(dbt_tables))
+    assert built == _rows(fresh, in_order.format(dbt_tables))
+    assert {r[1] for r in built} == {"account_tier_history", "tier_overrides", "concentration_closed",
+                                     "concentration_closed_entities", "close_log"}
 
     old = tmp_path / "old.duckdb"
     with duckdb.connect(str(old)) as con:
@@ -184,6 +197,18 @@ def test_dbt_pre_hook_and_python_create_the_same_finance_tables(settings: Settin
         ensure_finance_schema(con)
     assert _rows(old, sql) == _rows(fresh, sql)
     assert _rows(old, "SELECT figure_month, closed_by, value FROM finance.concentration_closed") == [(None, None, 1.0)]
+
+
+def test_every_state_table_statement_has_its_dbt_hook() -> None:
+    """dbt runs one statement per hook (Spark's rule), by index: a column marked `upgrade` or a table
+    added to var kam_state_tables adds a statement, which must get its hook or dbt never creates it."""
+    project = (DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8")
+    closed_model = (DBT_PROJECT_DIR / "models/marts/finance/mart_finance_concentration_closed.sql").read_text(
+        encoding="utf-8")
+    tier_hooks = [int(i) for i in re.findall(r"ensure_state_tables\((\d+)\)", project)]
+    finance_hooks = [int(i) for i in re.findall(r"ensure_finance_tables\((\d+)\)", closed_model)]
+    assert tier_hooks == list(range(len(state_tables.statements("tiers"))))
+    assert finance_hooks == list(range(len(state_tables.statements("finance"))))
 
 
 @pytest.mark.parametrize(("today", "expected"), [

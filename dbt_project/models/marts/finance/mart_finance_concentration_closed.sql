@@ -12,8 +12,8 @@
 -- The month-end concentration figures of each closed month as frozen by `kam close` (its current close
 -- version, the month's own figures; the comparison months frozen with it are in
 -- mart_finance_concentration_closed_figures): what finance reported, unchanged by data loaded later.
--- The DDL (macro ensure_finance_tables) matches kam_warehouse.serving.finance_state (a test holds the two
--- equal); kam close owns the rows.
+-- The pre-hooks create the close state empty on a new warehouse from its one definition (var
+-- kam_state_tables, macros/state_tables.sql; kam close renders the same DDL); kam close owns the rows.
 with closed as (
     select * from {{ source('finance', 'concentration_closed') }}
 ),
