@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from kam_warehouse.generator import GeneratorOptions, generate
+from sample_extracts import GeneratorOptions, generate
 
 LINES_PER_ACCOUNT_MONTH = 5.6
 

@@ -149,7 +149,12 @@ def demo_data(
     ] = False,
 ) -> None:
     """Write deterministic sample billing + CRM extracts in the landing-zone layout (OUT must be empty)."""
-    from kam_warehouse.generator import GeneratorOptions, already_generated, generate
+    try:  # the generator is a dev/demo tool in the source tree, not part of the runtime wheel
+        from sample_extracts import GeneratorOptions, already_generated, generate
+    except ImportError as exc:
+        raise KamError("kam demo-data needs the sample-extract generator (package sample_extracts/), which ships "
+                       "with the source checkout, not in the kam-warehouse wheel: run it from a clone of the "
+                       f"repository (make setup), or point --landing at real extracts ({exc})") from exc
 
     month_option(start, "--start")
     options = GeneratorOptions(out=out, accounts=accounts, months=months, seed=seed, start=start, days=days,

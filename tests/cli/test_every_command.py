@@ -211,6 +211,14 @@ def test_busy_warehouse_is_one_paragraph(path: tuple[str, ...], busy_warehouse: 
     assert Settings.from_env().build_db.exists()
 
 
+def test_demo_data_without_the_generator_says_where_it_is(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Installed from the wheel (no sample_extracts beside it), `kam demo-data` explains, no traceback."""
+    monkeypatch.setitem(sys.modules, "sample_extracts", None)  # import raises ImportError
+    output = _refused(["demo-data", "--out", str(isolated / "landing")])
+    assert "sample_extracts" in output and "source checkout" in output
+    assert not (isolated / "landing").exists()
+
+
 def _kam(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "kam_warehouse", *args], capture_output=True, text=True,
                           env={**os.environ, **env}, timeout=300)

@@ -61,7 +61,7 @@ class Env:
 @pytest.fixture(scope="module")
 def published(airflow_db, dagbag, tmp_path_factory) -> Iterator[tuple[Env, dict]]:
     """Both ingest DAGs and kam_nightly for DAY1 on generated extracts (DAY2 lands but is not ingested)."""
-    from kam_warehouse.generator import GeneratorOptions, generate
+    from sample_extracts import GeneratorOptions, generate
 
     root = tmp_path_factory.mktemp("published")
     generate(GeneratorOptions(out=root / "landing", accounts=12, months=13, days=2, seed=11))

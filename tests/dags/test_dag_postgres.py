@@ -29,9 +29,9 @@ def _at(day: date, hour: int = 0) -> datetime:
 @pytest.fixture(scope="module")
 def nights(airflow_db, dagbag, tmp_path_factory, postgres_server):
     """The same generated extracts through the DAGs on PostgreSQL and through run_nightly on DuckDB."""
-    from kam_warehouse.generator import GeneratorOptions, generate
     from kam_warehouse.pipeline import RunContext, run_nightly
     from kam_warehouse.settings import Settings
+    from sample_extracts import GeneratorOptions, generate
 
     root = tmp_path_factory.mktemp("pgdags")
     generate(GeneratorOptions(out=root / "landing", accounts=12, months=13, days=2, seed=11))

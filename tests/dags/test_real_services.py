@@ -52,7 +52,7 @@ def _alive(pid: int, *, group: bool = False) -> bool:
 @pytest.fixture
 def services(tmp_path: Path):
     """`up` on a fresh AIRFLOW_HOME with generated extracts; `down` afterwards whatever happens."""
-    from kam_warehouse.generator import GeneratorOptions, generate
+    from sample_extracts import GeneratorOptions, generate
 
     generate(GeneratorOptions(out=tmp_path / "landing", accounts=12, months=13, days=2, seed=11))
     port = _free_port()

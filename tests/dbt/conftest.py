@@ -58,7 +58,7 @@ def generated_build(tmp_path_factory: pytest.TempPathFactory) -> GeneratedBuild:
     """Generated extracts (40 accounts, 15 months, clean) loaded by ingest and built with `dbt build`."""
     from ingest.load import load_landing
     from kam_warehouse import dbt
-    from kam_warehouse.generator import GeneratorOptions, generate
+    from sample_extracts import GeneratorOptions, generate
 
     settings = book_settings(tmp_path_factory.mktemp("generated"))
     settings.ensure_dirs()

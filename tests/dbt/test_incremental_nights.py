@@ -159,7 +159,7 @@ def test_hand_made_nights_equal_full_refresh(tmp_path: Path) -> None:
 
 def test_generated_nights_equal_full_refresh(tmp_path: Path) -> None:
     from ingest.load import load_landing
-    from kam_warehouse.generator import GeneratorOptions, generate
+    from sample_extracts import GeneratorOptions, generate
 
     book = tmp_path / "generated"
     generate(GeneratorOptions(out=book, accounts=40, months=15, days=3))

@@ -56,7 +56,7 @@ def generated_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A generated book (160 accounts, 26 months) loaded by ingest and built up to the tier score mart."""
     from ingest.load import load_landing
     from kam_warehouse import dbt
-    from kam_warehouse.generator import GeneratorOptions, generate
+    from sample_extracts import GeneratorOptions, generate
 
     settings: Settings = book_settings(tmp_path_factory.mktemp("tier_book"))
     settings.ensure_dirs()

@@ -3,7 +3,7 @@
 A *night* is a root folder holding `landing/` and `warehouse/`. The defect scenarios write one new,
 complete day folder whose single file carries exactly one defect class, built from the clean book's own
 rows (re-sent unchanged, so only the injected defect is wrong). Targets and bad values are the
-generator's own (`kam_warehouse.generator.defects`), so the scenarios follow what the generator injects.
+generator's own (`sample_extracts.defects`), so the scenarios follow what the generator injects.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from expectations.checks import ALL_CHECKS
 from expectations.quality_config import CheckConfig, load_quality_config
 from ingest.contract import SOURCES
 from ingest.landing import SUCCESS_MARKER, complete_days, day_dir
-from kam_warehouse.generator.defects import BAD_DATES, FILE_TARGETS, NOT_NUMBERS, ROW_TARGETS, TRUNCATABLE
-from kam_warehouse.generator.ids import UNKNOWN_ACCOUNT, format_id
 from kam_warehouse.settings import REPO_ROOT, Settings
+from sample_extracts.defects import BAD_DATES, FILE_TARGETS, NOT_NUMBERS, ROW_TARGETS, TRUNCATABLE
+from sample_extracts.ids import UNKNOWN_ACCOUNT, format_id
 
 CONFIG_DIR = REPO_ROOT / "config"
 QUARANTINE_SHARE = "raw.quarantine_share"

@@ -16,9 +16,9 @@ import duckdb
 import pytest
 
 from kam_warehouse.errors import GateBlocked
-from kam_warehouse.generator import GeneratorOptions, generate
 from kam_warehouse.pipeline import RunContext, run_nightly, step_quality_gate
 from kam_warehouse.settings import Settings
+from sample_extracts import GeneratorOptions, generate
 
 # the suite runs with --import-mode=importlib: make this folder's helper module importable
 sys.path.insert(0, str(Path(__file__).parent))

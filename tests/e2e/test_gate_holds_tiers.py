@@ -20,7 +20,6 @@ from ingest.contract import DEFECT_OUTCOMES
 from ingest.errors import FileRejected
 from ingest.landing import complete_days
 from kam_warehouse.errors import GateBlocked
-from kam_warehouse.generator import GeneratorOptions, generate
 from kam_warehouse.pipeline import (
     RunContext,
     StepOutcome,
@@ -34,6 +33,7 @@ from kam_warehouse.pipeline import (
 from kam_warehouse.settings import Settings
 from kam_warehouse.tiers import TierRunResult
 from kam_warehouse.tiers.settings import TIER_ORDER
+from sample_extracts import GeneratorOptions, generate
 
 # the suite runs with --import-mode=importlib: make this folder's helper module importable
 sys.path.insert(0, str(Path(__file__).parent))

@@ -28,7 +28,7 @@ from gate_scenarios import (
     write_day,
 )
 
-from kam_warehouse.generator.defects import BAD_DATES
+from sample_extracts.defects import BAD_DATES
 
 pytestmark = pytest.mark.e2e
 

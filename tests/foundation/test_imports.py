@@ -2,6 +2,10 @@
 ingest and expectations; the core (kam_warehouse.core) imports none of them; ingest and expectations use
 nothing of kam_warehouse but the core.
 
+The demo generator (sample_extracts) sits outside the runtime: the wheel does not ship it, it uses only
+the extract contract (ingest.contract) and the core, and of the runtime only `kam demo-data` (in
+kam_warehouse.cli) imports it, lazily.
+
 The graph is read from the source with `ast`: every import a module makes at run time, at module level
 or inside a function (a lazy import is still a dependency), counts; imports under `if TYPE_CHECKING:`
 do not (they never run).
@@ -10,6 +14,7 @@ do not (they never run).
 from __future__ import annotations
 
 import ast
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +22,9 @@ import pytest
 
 from kam_warehouse.settings import REPO_ROOT
 
-PACKAGES = ("kam_warehouse", "ingest", "expectations")
+PACKAGES = ("kam_warehouse", "ingest", "expectations", "sample_extracts")
+#: the runtime packages (the wheel); sample_extracts, the demo generator, is a dev tool beside them
+RUNTIME = ("kam_warehouse", "ingest", "expectations")
 CORE = "kam_warehouse.core"
 #: old paths of core modules, kept as re-exports of the core (they import only the core)
 CORE_ALIASES = frozenset({"kam_warehouse.config", "kam_warehouse.settings"})
@@ -147,6 +154,20 @@ def test_ingest_and_expectations_use_only_the_core_of_kam_warehouse(graph: dict[
     assert {m: t for m, t in outside.items() if t} == {}
 
 
+def test_the_demo_generator_is_outside_the_runtime(graph: dict[str, set[str]]) -> None:
+    """The wheel lists the runtime packages only; sample_extracts imports only ingest.contract and the core;
+    no runtime module but the `kam demo-data` command's imports it."""
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert project["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"] == list(RUNTIME)
+    generator = {m for m in graph if m.split(".")[0] == "sample_extracts"}
+    assert "sample_extracts.generate" in generator
+    uses = {t for m in generator for t in graph[m] if t.split(".")[0] != "sample_extracts"}
+    assert {t for t in uses if t != "ingest.contract" and not _in_core(t)} == set()
+    importers = {m for m, targets in graph.items() if m.split(".")[0] in RUNTIME
+                 and any(t.split(".")[0] == "sample_extracts" for t in targets)}
+    assert importers == {"kam_warehouse.cli"}
+
+
 def test_the_checker_finds_a_cycle_and_ignores_type_checking_imports(tmp_path: Path) -> None:
     """The graph sees a lazy import inside a function (a -> b -> a is a cycle) and skips TYPE_CHECKING-only
     imports (c -> a under TYPE_CHECKING is not a dependency)."""
@@ -156,7 +177,7 @@ def test_the_checker_finds_a_cycle_and_ignores_type_checking_imports(tmp_path: P
     (pkg / "a.py").write_text("from kam_warehouse import b\n")
     (pkg / "b.py").write_text("def f():\n    from kam_warehouse.a import x\n    return x\n")
     (pkg / "c.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from kam_warehouse import a\n")
-    for other in ("ingest", "expectations"):
+    for other in ("ingest", "expectations", "sample_extracts"):
         (tmp_path / other).mkdir()
     g = import_graph(tmp_path)
     assert cycles(g) == [["kam_warehouse.a", "kam_warehouse.b"]]

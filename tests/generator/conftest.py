@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kam_warehouse.generator import GenerationSummary, GeneratorOptions, generate
+from sample_extracts import GenerationSummary, GeneratorOptions, generate
 
 # the tests import their plain-csv reader (generator_test_support.py) from this folder
 sys.path.insert(0, str(Path(__file__).parent))

@@ -11,7 +11,7 @@ from generator_test_support import day_folders, decode, read_entity_file
 from openpyxl import load_workbook
 
 from ingest.contract import ENTITIES, SOURCES, entity
-from kam_warehouse.generator import GeneratorError, GeneratorOptions, generate
+from sample_extracts import GeneratorError, GeneratorOptions, generate
 
 TINY = {"accounts": 50, "months": 13, "days": 5, "defects": 0.02}
 

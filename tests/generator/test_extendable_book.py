@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kam_warehouse.generator import GeneratorOptions, generate
+from sample_extracts import GeneratorOptions, generate
 
 SMALL = {"accounts": 60, "months": 24, "start": "2023-01", "seed": 11}
 #: written per run, not part of any day folder: they record the options and defects of the whole run

@@ -10,7 +10,7 @@ from generator_test_support import day_folders, decode, latest, read_entity_file
 from openpyxl import load_workbook
 
 from ingest.contract import entity
-from kam_warehouse.generator import GeneratorOptions, generate
+from sample_extracts import GeneratorOptions, generate
 
 HISTORY_END = "2025-01-01"  # 2023-01 + 24 months
 T12M_START = "2024-01-01"

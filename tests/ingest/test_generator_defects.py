@@ -12,7 +12,7 @@ from ingest.contract import DEFECT_OUTCOMES
 from ingest.errors import FileRejected
 from ingest.load import load_landing
 
-generator = pytest.importorskip("kam_warehouse.generator")
+generator = pytest.importorskip("sample_extracts")
 
 Query = Callable[[str], list[tuple]]
 

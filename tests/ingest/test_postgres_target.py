@@ -34,7 +34,7 @@ from kam_warehouse.core.warehouse import Warehouse, WarehouseTarget, connect, lo
 if TYPE_CHECKING:
     from conftest import LandingBuilder
 
-generator = pytest.importorskip("kam_warehouse.generator")
+generator = pytest.importorskip("sample_extracts")
 
 REPO = Path(__file__).resolve().parents[2]
 #: columns that hold the wall-clock time of the load (differ between two loads of the same landing)

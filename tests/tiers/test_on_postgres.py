@@ -46,7 +46,7 @@ class Engines:
 def engines(postgres_server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engines]:
     from ingest.load import load_landing
     from kam_warehouse import dbt
-    from kam_warehouse.generator import GeneratorOptions, generate
+    from sample_extracts import GeneratorOptions, generate
 
     sys.path.insert(0, str(Path(__file__).parents[1] / "dbt"))
     from engine_copy import copy_schema_to_postgres

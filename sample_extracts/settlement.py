@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from kam_warehouse.generator import vocab
-from kam_warehouse.generator.accounts import AccountBook
-from kam_warehouse.generator.billing import MonthInvoices, updated_later
-from kam_warehouse.generator.calendar import DAY, office_time
-from kam_warehouse.generator.counters import IdCounter
+from sample_extracts import vocab
+from sample_extracts.accounts import AccountBook
+from sample_extracts.billing import MonthInvoices, updated_later
+from sample_extracts.calendar import DAY, office_time
+from sample_extracts.counters import IdCounter
 
 
 def payments(inv: MonthInvoices, book: AccountBook, m: int, rng: np.random.Generator,

@@ -12,7 +12,7 @@ import duckdb
 import pyarrow as pa
 
 from ingest.contract import Column, Entity
-from kam_warehouse.generator.ids import ID_FORMATS
+from sample_extracts.ids import ID_FORMATS
 
 #: decimals per decimal/rate column (internal value = real value x 10^scale); default 2
 SCALES: dict[str, int] = {"unit_price": 4, "rate_to_reporting": 6, "probability": 2}

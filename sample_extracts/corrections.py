@@ -8,9 +8,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kam_warehouse.generator.billing import MonthInvoices
-from kam_warehouse.generator.calendar import DAY, ExtractCalendar
-from kam_warehouse.generator.tables import with_columns
+from sample_extracts.billing import MonthInvoices
+from sample_extracts.calendar import DAY, ExtractCalendar
+from sample_extracts.tables import with_columns
 
 
 def mark_late_arrivals(inv: MonthInvoices, cal: ExtractCalendar, m: int, rng: np.random.Generator) -> None:

@@ -9,15 +9,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ingest.contract import entity
-from kam_warehouse.generator import billing, corrections, crm, crm_changes, settlement
-from kam_warehouse.generator.accounts import AccountBook, build_account_book
-from kam_warehouse.generator.calendar import ExtractCalendar
-from kam_warehouse.generator.counters import IdCounter
-from kam_warehouse.generator.defects import DefectInjector
-from kam_warehouse.generator.fx import FxTable, build_fx
-from kam_warehouse.generator.landing import LandingWriter
-from kam_warehouse.generator.options import GenerationSummary, GeneratorError, GeneratorOptions
-from kam_warehouse.generator.seeds import rng_for
+from sample_extracts import billing, corrections, crm, crm_changes, settlement
+from sample_extracts.accounts import AccountBook, build_account_book
+from sample_extracts.calendar import ExtractCalendar
+from sample_extracts.counters import IdCounter
+from sample_extracts.defects import DefectInjector
+from sample_extracts.fx import FxTable, build_fx
+from sample_extracts.landing import LandingWriter
+from sample_extracts.options import GenerationSummary, GeneratorError, GeneratorOptions
+from sample_extracts.seeds import rng_for
 
 Progress = Callable[[str], None]
 

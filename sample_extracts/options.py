@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kam_warehouse.errors import KamError
+from kam_warehouse.core.errors import KamError
 
 
 class GeneratorError(KamError):

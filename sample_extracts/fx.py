@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from kam_warehouse.generator import vocab
-from kam_warehouse.generator.calendar import DAY, ExtractCalendar
-from kam_warehouse.generator.seeds import rng_for
+from sample_extracts import vocab
+from sample_extracts.calendar import DAY, ExtractCalendar
+from sample_extracts.seeds import rng_for
 
 RATE_SCALE = 6  # decimals written for rate_to_reporting
 

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kam_warehouse.generator import vocab
-from kam_warehouse.generator.calendar import DAY, ExtractCalendar, cap_before, office_time
-from kam_warehouse.generator.seeds import rng_for
+from sample_extracts import vocab
+from sample_extracts.calendar import DAY, ExtractCalendar, cap_before, office_time
+from sample_extracts.seeds import rng_for
 
 NO_MONTH = 10_000  # "never" for churn / comeback / merge month
 

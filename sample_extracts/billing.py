@@ -7,11 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from kam_warehouse.generator import vocab
-from kam_warehouse.generator.accounts import AccountBook
-from kam_warehouse.generator.calendar import DAY, SECOND, ExtractCalendar, office_time
-from kam_warehouse.generator.counters import IdCounter
-from kam_warehouse.generator.fx import FxTable
+from sample_extracts import vocab
+from sample_extracts.accounts import AccountBook
+from sample_extracts.calendar import DAY, SECOND, ExtractCalendar, office_time
+from sample_extracts.counters import IdCounter
+from sample_extracts.fx import FxTable
 
 MONTHLY, ONE_OFF, PARTIAL, ANNUAL = 0, 1, 2, 3
 PRODUCTS = (*vocab.MONTHLY_PRODUCTS, *vocab.ONE_OFF_PRODUCTS, vocab.ANNUAL_PRODUCT)

@@ -15,9 +15,9 @@ from decimal import Decimal
 import numpy as np
 
 from ingest.contract import DEFECT_OUTCOMES
-from kam_warehouse.generator.ids import UNKNOWN_ACCOUNT, format_id
-from kam_warehouse.generator.landing import DeltaFile
-from kam_warehouse.generator.options import GeneratorError
+from sample_extracts.ids import UNKNOWN_ACCOUNT, format_id
+from sample_extracts.landing import DeltaFile
+from sample_extracts.options import GeneratorError
 
 #: row-level class -> (source, entity, column) it may be injected into (entities nobody references)
 ROW_TARGETS: dict[str, tuple[tuple[str, str, str], ...]] = {

@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from kam_warehouse.generator import vocab
-from kam_warehouse.generator.accounts import AccountBook
-from kam_warehouse.generator.calendar import ExtractCalendar
-from kam_warehouse.generator.names import phones
-from kam_warehouse.generator.tables import with_columns
+from sample_extracts import vocab
+from sample_extracts.accounts import AccountBook
+from sample_extracts.calendar import ExtractCalendar
+from sample_extracts.names import phones
+from sample_extracts.tables import with_columns
 
 
 def account_changes(book: AccountBook, accounts: pa.Table, cal: ExtractCalendar,

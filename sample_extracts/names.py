@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kam_warehouse.generator import vocab
+from sample_extracts import vocab
 
 
 def _pick(rng: np.random.Generator, words: tuple[str, ...], n: int) -> np.ndarray:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kam_warehouse.generator.options import GeneratorError
+from sample_extracts.options import GeneratorError
 
 DAY = np.timedelta64(1, "D")
 #: see ExtractCalendar.horizon

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from kam_warehouse.generator import vocab
-from kam_warehouse.generator.accounts import AccountBook
-from kam_warehouse.generator.calendar import DAY, SECOND, ExtractCalendar, cap_before, office_time
-from kam_warehouse.generator.counters import IdCounter
-from kam_warehouse.generator.names import company_names, emails, people, phones
+from sample_extracts import vocab
+from sample_extracts.accounts import AccountBook
+from sample_extracts.calendar import DAY, SECOND, ExtractCalendar, cap_before, office_time
+from sample_extracts.counters import IdCounter
+from sample_extracts.names import company_names, emails, people, phones
 
 
 def _first_seen(cal: ExtractCalendar, created: np.ndarray, later: np.ndarray) -> np.ndarray:

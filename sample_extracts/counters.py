@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from kam_warehouse.generator.ids import ID_FORMATS
-from kam_warehouse.generator.options import GeneratorError
+from sample_extracts.ids import ID_FORMATS
+from sample_extracts.options import GeneratorError
 
 
 class IdCounter:

@@ -14,10 +14,10 @@ import numpy as np
 import pyarrow as pa
 
 from ingest.contract import ENTITIES, Entity
-from kam_warehouse.generator.calendar import ExtractCalendar
-from kam_warehouse.generator.options import GenerationSummary
-from kam_warehouse.generator.render import CHANGED_AT, CsvRenderer, header_line
-from kam_warehouse.generator.xlsx import xlsx_bytes
+from sample_extracts.calendar import ExtractCalendar
+from sample_extracts.options import GenerationSummary
+from sample_extracts.render import CHANGED_AT, CsvRenderer, header_line
+from sample_extracts.xlsx import xlsx_bytes
 
 #: encodings of CRM files on delta day k (cycled, k = 1, 2, ...); the initial folder is UTF-8
 CRM_DELTA_ENCODINGS = ("utf-8-sig", "gb18030", "utf-8")
