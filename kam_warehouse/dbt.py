@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kam_warehouse.core.files import write_text_atomic
 from kam_warehouse.errors import StepFailed
 from kam_warehouse.settings import DBT_PROJECT_DIR, Settings
 
@@ -291,9 +292,7 @@ def _keep_build_results(settings: Settings, started: float) -> None:
         if not fresh or not (target / name).is_file():
             dest.unlink(missing_ok=True)
             continue
-        partial = dest.with_name(dest.name + ".partial")
-        partial.write_bytes((target / name).read_bytes())
-        os.replace(partial, dest)
+        write_text_atomic(dest, (target / name).read_text(encoding="utf-8"))
 
 
 #: the manifest the nightly DAG reads at parse time (built by `make manifest`, never at parse time)

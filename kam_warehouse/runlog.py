@@ -122,7 +122,7 @@ def write_row(
 
 def process_gone(pid: int | None, host: str | None, started_at: datetime, *, now: datetime) -> bool:
     """Whether the process that wrote a `running` row has certainly ended."""
-    from kam_warehouse.serving.files import pid_alive
+    from kam_warehouse.core.files import pid_alive
 
     if pid is not None and host == socket.gethostname():
         return pid != os.getpid() and not pid_alive(pid)

@@ -34,9 +34,9 @@ from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
 
+from kam_warehouse.core.files import write_text_atomic
 from kam_warehouse.core.warehouse import WarehouseError, as_warehouse, connect
 from kam_warehouse.dbt import TEST_SCOPE_ENV, dbt_state_dir, last_build_dir
-from kam_warehouse.serving.files import write_text_atomic
 from kam_warehouse.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+from kam_warehouse.core.files import PARTIAL, pid_alive, remove_quietly, temp_owner, temp_path
 from kam_warehouse.core.warehouse import WarehouseError, WarehouseTarget, as_warehouse, connect
 from kam_warehouse.core.warehouse.file_builds import read_publish_info
 from kam_warehouse.core.warehouse.publishing import PUBLISH_INFO
-from kam_warehouse.serving.files import PARTIAL, pid_alive, remove_quietly, temp_owner, temp_path
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kam_warehouse.core.files import PARTIAL_SUFFIX_RE, remove_quietly, temp_owner
 from kam_warehouse.errors import WarehouseLocked
-from kam_warehouse.serving.files import PARTIAL_SUFFIX_RE, remove_quietly, temp_owner
 from kam_warehouse.settings import Settings
 
 LOCK_NAME = ".publish.lock"

@@ -26,11 +26,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kam_warehouse.core.files import fsync_dir, fsync_tree, remove_quietly, write_text_atomic
 from kam_warehouse.core.warehouse.file_builds import export_parquet
 from kam_warehouse.faults import fault_point
 from kam_warehouse.serving.builds import partial_path
 from kam_warehouse.serving.copy import mart_tables
-from kam_warehouse.serving.files import fsync_dir, fsync_tree, remove_quietly, write_text_atomic
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -34,6 +34,7 @@ import logging
 import os
 from pathlib import Path
 
+from kam_warehouse.core.files import fsync_dir, fsync_file, remove_quietly
 from kam_warehouse.core.warehouse.publisher import schema_publisher
 from kam_warehouse.core.warehouse.publishing import SchemaPublisher
 from kam_warehouse.faults import fault_point
@@ -41,7 +42,7 @@ from kam_warehouse.permissions import make_private, share, share_folder_only
 from kam_warehouse.serving import builds, history, parquet_export, schema_publish
 from kam_warehouse.serving.copy import audit_build_file, mart_tables, write_build_file
 from kam_warehouse.serving.errors import PublishError
-from kam_warehouse.serving.files import fsync_dir, fsync_file, remove_quietly, replace_with_copy
+from kam_warehouse.serving.files import replace_with_copy
 from kam_warehouse.serving.kept import PublishResult, find_kept, keep_builds, previous_kept
 from kam_warehouse.serving.lock import publish_lock
 from kam_warehouse.serving.recovery import recover_locked

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import logging
 
+from kam_warehouse.core.files import remove_quietly
 from kam_warehouse.core.warehouse.publisher import schema_publisher
 from kam_warehouse.errors import WarehouseLocked
 from kam_warehouse.permissions import share, share_folder_only
 from kam_warehouse.serving import builds, history, parquet_export, schema_publish
-from kam_warehouse.serving.files import remove_quietly
 from kam_warehouse.serving.lock import LOCK_NAME, RecoveryReport, publish_lock, remove_temporaries
 from kam_warehouse.settings import Settings
 

@@ -24,6 +24,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from kam_warehouse.core.files import remove_quietly
 from kam_warehouse.core.warehouse import WarehouseError
 from kam_warehouse.core.warehouse.publishing import KeptBuild, PublishBusy, SchemaPublisher
 from kam_warehouse.errors import WarehouseLocked
@@ -32,7 +33,6 @@ from kam_warehouse.permissions import share, share_folder_only
 from kam_warehouse.serving import builds, parquet_export
 from kam_warehouse.serving.asof import as_of
 from kam_warehouse.serving.errors import PublishError
-from kam_warehouse.serving.files import remove_quietly
 from kam_warehouse.serving.kept import PublishResult, find_kept, previous_kept
 from kam_warehouse.serving.lock import RecoveryReport, publish_lock, remove_temporaries
 from kam_warehouse.settings import Settings
