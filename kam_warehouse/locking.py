@@ -124,10 +124,15 @@ def read_lease(lock_file: Path) -> Lease | None:
 
 
 def _write_lease(lock_file: Path, lease: Lease) -> None:
+    """Replace the lease file atomically (always under the write lock). Its temporary is not a publish
+    temporary (`.incoming`/`.partial`), which publish's clean-up would remove under a live writer; a killed
+    writer's leftover temporary is removed here instead: under the lock no other lease write is running."""
     path = lease_path(lock_file)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(asdict(lease)), encoding="utf-8")
     os.replace(tmp, path)
+    for leftover in path.parent.glob(f"{path.name}.*.tmp"):
+        leftover.unlink(missing_ok=True)
 
 
 def _remove_lease(lock_file: Path) -> None:

@@ -97,6 +97,18 @@ def test_lease_keeps_every_other_writer_out_until_released(tmp_path: Path) -> No
         pass
 
 
+def test_a_killed_writers_lease_temporary_is_swept_by_the_next_lease_write(tmp_path: Path) -> None:
+    """A writer killed between writing the lease's temporary and renaming it leaves `.build.lease.<pid>.tmp`;
+    the next lease write (under the lock) removes it and leaves only the lease itself."""
+    lock = tmp_path / ".build.lock"
+    leftover = lease_path(lock).with_name(f"{lease_path(lock).name}.999999.tmp")
+    leftover.write_text("{", encoding="utf-8")
+    acquire_lease(lock, "kam_nightly/run1", owner="kam_nightly")
+    assert not leftover.exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if "lease" in p.name) == [lease_path(lock).name]
+    assert read_lease(lock).holder == "kam_nightly/run1"
+
+
 def test_lease_survives_processes_and_is_refreshed_by_its_tasks(tmp_path: Path) -> None:
     """The lease is a file (held across task processes); each writer of the run refreshes its heartbeat."""
     lock = tmp_path / ".build.lock"
