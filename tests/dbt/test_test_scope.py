@@ -28,6 +28,7 @@ from kam_warehouse.settings import Settings
 RUN = ["build", "--exclude", "resource_type:test resource_type:unit_test"]
 UNIQUE_LINES = "unique_stg_billing__invoice_lines_invoice_line_id"
 RECONCILIATION = "assert_revenue_reconciles_to_source_per_currency"
+UNIQUE_LINE_MONTHS = "unique_combination_of_columns_int_invoice_line_revenue_invoice_line_id__revenue_month"
 NIGHT_LOADED_AT = "2025-06-16 01:00:00"
 SINCE = "2025-06-15 12:00:00"  # after the book's rows (2025-06-15 01:00), before the night's
 
@@ -76,7 +77,7 @@ def _copy(settings: Settings, dest: Path) -> Settings:
 
 def test_the_night_passes_narrow_and_full(night: Settings) -> None:
     """Nothing planted: both scopes pass (the narrow SQL is valid and finds the night's rows clean)."""
-    for test in (UNIQUE_LINES, RECONCILIATION):
+    for test in (UNIQUE_LINES, RECONCILIATION, UNIQUE_LINE_MONTHS):
         assert _failures(night, test, SINCE) == 0
         assert _failures(night, test, "") == 0
 
@@ -106,6 +107,22 @@ def test_a_lost_line_of_the_night_fails_the_narrow_reconciliation(night: Setting
     with duckdb.connect(str(settings.build_db)) as con:
         con.execute("delete from intermediate.int_invoice_line_revenue where invoice_line_id = 'N1-1'")
     assert _failures(settings, RECONCILIATION, SINCE) == 1
+
+
+def test_the_line_revenue_narrows_to_the_lines_a_night_can_move(night: Settings, tmp_path: Path) -> None:
+    """int_invoice_line_revenue's tests read every row of the lines a night can move (its line or invoice
+    loaded since, or a late rate): a duplicate month of the night's line fails the narrow test, also when
+    the duplicate is an old row; a duplicate of an older line fails only the full-scope one."""
+    settings = _copy(night, tmp_path)
+    table = "intermediate.int_invoice_line_revenue"
+    with duckdb.connect(str(settings.build_db)) as con:
+        con.execute(f"insert into {table} select * replace (cast('2000-01-01' as timestamp) as source_loaded_at) "
+                    f"from {table} where invoice_line_id = 'N1-1' limit 1")
+    assert _failures(settings, UNIQUE_LINE_MONTHS, SINCE) == 1
+    with duckdb.connect(str(settings.build_db)) as con:
+        con.execute(f"insert into {table} select * from {table} where invoice_line_id = 'A1-202405-1' limit 1")
+    assert _failures(settings, UNIQUE_LINE_MONTHS, SINCE) == 1  # the older line is out of the night's scope
+    assert _failures(settings, UNIQUE_LINE_MONTHS, "") == 2
 
 
 ORPHAN_PAYMENTS = "relationships_stg_billing__payments_account_id__account_id__ref_stg_crm__accounts_"

@@ -29,12 +29,43 @@
     {{ return("cast('" ~ since.replace('T', ' ') ~ "' as timestamp)") }}
 {%- endmacro %}
 
-{#- The narrowing predicate for the model a generic test reads (none: test every row). -#}
+{#- Whether invoice line `l` (an alias of stg_billing__invoice_lines) is one a night can move since
+    `since`: the line or its invoice has a version loaded since, or its invoice is dated on or after a
+    rate of its currency loaded since (what int_invoice_line_revenue reprocesses; every other line's
+    months are the ones an earlier passing build tested). `invoices`, `rates`: the staging relations. -#}
+{% macro invoice_line_moved_since(since, l, invoices, rates) -%}
+    ({{ l }}._loaded_at > {{ since }}
+        or {{ l }}.invoice_id in (
+            select i.invoice_id
+            from {{ invoices }} as i
+            left join (
+                select currency, min(rate_date) as first_rate_date
+                from {{ rates }}
+                where _loaded_at > {{ since }}
+                group by currency
+            ) as late_rates
+                on late_rates.currency = i.currency
+            where i._loaded_at > {{ since }}
+                or i.invoice_date >= late_rates.first_rate_date
+        ))
+{%- endmacro %}
+
+{#- The narrowing predicate for the model a generic test reads (none: test every row). A model marked
+    `test_scope: {moved_invoice_lines: <line key column>}` (int_invoice_line_revenue, whose rows change
+    with their line, their invoice or a late rate) reads the rows of the lines a night can move. -#}
 {% macro test_scope_predicate() -%}
     {%- set since = test_scope_since() -%}
     {%- set tested = graph.nodes.get(model.get('attached_node') or '') if since else none -%}
     {%- set scope = (tested.config.meta or {}).get('test_scope') if tested else none -%}
     {%- if not scope -%}{{ return(none) }}{%- endif -%}
+    {%- if scope.moved_invoice_lines -%}
+        {#- by key (the line's every row, whatever its age: a duplicate is found as on the staging tables) -#}
+        {%- set staging = 'model.' ~ project_name ~ '.stg_billing__' -%}
+        {%- set moved = invoice_line_moved_since(since, 'l', graph.nodes[staging ~ 'invoices'].relation_name,
+                graph.nodes[staging ~ 'fx_rates'].relation_name) -%}
+        {{ return(adapter.quote(scope.moved_invoice_lines) ~ ' in (select l.invoice_line_id from '
+                  ~ graph.nodes[staging ~ 'invoice_lines'].relation_name ~ ' as l where ' ~ moved ~ ')') }}
+    {%- endif -%}
     {%- set source_name, table_name = scope.source.split('.') -%}
     {%- set source_node = graph.sources['source.' ~ project_name ~ '.' ~ source_name ~ '.' ~ table_name] -%}
     {%- set key = adapter.quote(scope.key) -%}

@@ -6,34 +6,15 @@
 -- both of their sides miss the same rows. Void invoices recognise nothing and are left out. Cheap: one
 -- aggregate per model (the line revenue carries each line's rate, so no rate is looked up again).
 -- Returns the currencies that do not reconcile.
--- On a narrow night (macros/tests/test_scope.sql) only the lines a night can move are reconciled: lines
--- or invoices with a version loaded after the tested watermark, and lines of invoices dated on or after
--- a rate loaded since in their currency (what int_invoice_line_revenue reprocesses; every other line's
--- months are the ones an earlier passing build reconciled). Credit notes are few: always all of them.
+-- On a narrow night only the lines a night can move are reconciled (macro invoice_line_moved_since in
+-- macros/tests/test_scope.sql: lines or invoices with a version loaded after the tested watermark, and
+-- lines of invoices dated on or after a rate loaded since in their currency; every other line's months
+-- are the ones an earlier passing build reconciled). Credit notes are few: always all of them.
 -- depends_on: {{ ref('stg_billing__fx_rates') }}
 {%- set since = test_scope_since() %}
 with invoices as (
     select invoice_id, currency from {{ ref('stg_billing__invoices') }} where not is_void
 ),
-{%- if since %}
-
-late_rates as (
-    select currency, min(rate_date) as first_rate_date
-    from {{ ref('stg_billing__fx_rates') }}
-    where _loaded_at > {{ since }}
-    group by currency
-),
-
-moved_invoices as (
-    select i.invoice_id
-    from {{ ref('stg_billing__invoices') }} as i
-    left join late_rates as r
-        on r.currency = i.currency
-    where i._loaded_at > {{ since }}
-        or i.invoice_date >= r.first_rate_date
-),
-{%- endif %}
-
 source_lines as (
     -- lines of known invoices (an orphan line fails the relationships test of stg_billing__invoice_lines)
     select l.invoice_line_id, i.currency, l.amount
@@ -41,8 +22,7 @@ source_lines as (
     inner join invoices as i
         on i.invoice_id = l.invoice_id
     {%- if since %}
-    where l._loaded_at > {{ since }}
-        or l.invoice_id in (select invoice_id from moved_invoices)
+    where {{ invoice_line_moved_since(since, 'l', ref('stg_billing__invoices'), ref('stg_billing__fx_rates')) }}
     {%- endif %}
 ),
 
