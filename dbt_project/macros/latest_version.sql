@@ -11,37 +11,40 @@
     keys: the full staging build 16 -> 11 s, a plain copy of the table being 7.4 s). A row with a null
     key column goes to the ranked branch, so the rows are exactly the window's over every row. -#}
 {% macro latest_version(relation, key_columns, order_column='updated_at') -%}
-{%- set candidates -%}
-    select *
-    from {{ relation }} as versions
-    {%- if is_incremental() %}
-    where exists (
-        select 1
-        from {{ relation }} as loaded
-        where loaded._loaded_at > (select coalesce(max(_loaded_at), cast('1900-01-01' as timestamp)) from {{ this }})
-            {%- for key in key_columns %}
-            and loaded.{{ key }} = versions.{{ key }}
-            {%- endfor %}
-    )
-    {%- endif %}
-{%- endset -%}
-{%- set repeated_keys -%}
-    select {{ key_columns | join(', ') }}
-    from ({{ candidates }}) as c
-    group by {{ key_columns | join(', ') }}
-    having count(*) > 1
-{%- endset -%}
+{%- set keys = key_columns | join(', ') -%}
 {%- set is_repeated -%}
     exists (
         select 1
-        from ({{ repeated_keys }}) as repeated
+        from repeated
         where {% for key in key_columns %}repeated.{{ key }} = v.{{ key }}{% if not loop.last %} and {% endif %}{% endfor %}
     )
 {%- endset -%}
 select *
 from (
+    with candidates as (
+        select *
+        from {{ relation }} as versions
+        {%- if is_incremental() %}
+        where exists (
+            select 1
+            from {{ relation }} as loaded
+            where loaded._loaded_at > (select coalesce(max(_loaded_at), cast('1900-01-01' as timestamp)) from {{ this }})
+                {%- for key in key_columns %}
+                and loaded.{{ key }} = versions.{{ key }}
+                {%- endfor %}
+        )
+        {%- endif %}
+    ),
+
+    repeated as (
+        select {{ keys }}
+        from candidates
+        group by {{ keys }}
+        having count(*) > 1
+    )
+
     select v.*, 1 as _version_rank
-    from ({{ candidates }}) as v
+    from candidates as v
     where {% for key in key_columns %}v.{{ key }} is not null and {% endfor %}not {{ is_repeated }}
     union all
     select
@@ -53,7 +56,7 @@ from (
                 v._extract_day desc,
                 v._line_number desc
         ) as _version_rank
-    from ({{ candidates }}) as v
+    from candidates as v
     where {% for key in key_columns %}v.{{ key }} is null or {% endfor %}{{ is_repeated }}
 ) as ranked
 where _version_rank = 1
