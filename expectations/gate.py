@@ -28,10 +28,16 @@ log = logging.getLogger(__name__)
 
 
 def run_gate(target: WarehouseTarget, *, run_id: str, config_dir: Path, data_docs_dir: Path,
-             dbt_target_dir: Path | None = None, checks: tuple[Check, ...] = ALL_CHECKS) -> GateResult:
+             dbt_target_dir: Path | None = None, checks: tuple[Check, ...] = ALL_CHECKS,
+             narrow_since: datetime | None = None) -> GateResult:
     """Run every enabled check against the build warehouse `target` and judge the dbt results in `dbt_target_dir` (the
     `--target-path` of the dbt build); record ops.dq_results and Data Docs. Never raises on a failed
-    check (the caller decides from `GateResult.passed`)."""
+    check (the caller decides from `GateResult.passed`).
+
+    `narrow_since`: the tested watermark the build's tests were narrowed to (kam_warehouse.test_scope; None
+    on a full-scope build). A `block` check with a narrow query then reads only what changed after it:
+    a passing gate vouched for everything before it. A `warn` check always reads every row (a gate that
+    only warned still moves the watermark, so narrowing it would stop repeating an old warning)."""
     quality = load_quality(config_dir)
     config = quality.require({c.key for c in (*ALL_CHECKS, *checks)} | DBT_KEYS, source=str(config_dir / QUALITY_FILE))
     enabled = [c for c in checks if config[c.key].severity != "off"]
@@ -51,7 +57,8 @@ def run_gate(target: WarehouseTarget, *, run_id: str, config_dir: Path, data_doc
             elif missing:
                 early[check.name] = Evaluation(False, "missing", tuple(f"relation {r} does not exist" for r in missing))
             else:
-                sql = _sql(check, config[check.key], config_dir)
+                since = narrow_since if config[check.key].severity == "block" else None
+                sql = _sql(check, config[check.key], config_dir, since)
                 problem = _binding_error(con, check, sql)
                 if problem:
                     early[check.name] = Evaluation(False, "error", (f"query failed: {problem}",))
@@ -95,8 +102,8 @@ def _binding_error(con: Connection, check: Check, sql: str) -> str | None:
     return None
 
 
-def _sql(check: Check, config: CheckConfig, config_dir: Path) -> str:
+def _sql(check: Check, config: CheckConfig, config_dir: Path, since: datetime | None) -> str:
     try:
-        return check.sql(config.params)
+        return check.sql(config.params, since=since)
     except (KeyError, ValueError) as exc:
         raise ConfigError(f"{config_dir / QUALITY_FILE}: checks.{check.key}: threshold problem: {exc}") from exc

@@ -153,12 +153,13 @@ def step_quality_gate(ctx: RunContext) -> StepOutcome:
     raise GateBlocked."""
     from expectations.gate import run_gate
     from kam_warehouse.dbt import last_build_dir
+    from kam_warehouse.test_scope import build_narrow_since
 
     s = ctx.settings
     with ctx.step("quality_gate") as rec:
         ctx.progress("quality gate ...")
         result = run_gate(s.build, run_id=ctx.run_id, config_dir=s.config_dir, data_docs_dir=s.data_docs_dir,
-                          dbt_target_dir=last_build_dir(s))
+                          dbt_target_dir=last_build_dir(s), narrow_since=build_narrow_since(s))
         rec.rows_in = len(result.results)
         rec.gate_outcome = result.outcome
         rec.message = result.summary()

@@ -186,6 +186,13 @@ def write_pending(settings: Settings, record: ScopeRecord | None) -> None:
     _write_json(path, asdict(record))
 
 
+def build_narrow_since(settings: Settings) -> datetime | None:
+    """The tested watermark the last `dbt build`'s tests were narrowed to (its pending record); None when
+    they read every row or there is no record. The quality gate narrows its own checks to the same."""
+    record = read_record(pending_path(settings))
+    return _parse(record.narrow_since) if record is not None else None
+
+
 def promote(settings: Settings) -> ScopeRecord | None:
     """The gate passed (or warned) on the last build: its watermark is now tested."""
     record = read_record(pending_path(settings))

@@ -193,6 +193,11 @@ def test_the_first_build_tests_every_row_and_the_next_narrows_from_its_watermark
     assert second.since == dt.datetime(2026, 1, 1, 1)  # what the first build had seen
     assert record.watermark == "2026-01-02 01:00:00" and record.narrow_since == "2026-01-01 01:00:00"
     assert json.loads(test_scope.tested_path(settings).read_text())["watermark"] == "2026-01-01 01:00:00"
+    # the gate narrows its own checks to what the build's tests were narrowed to (none on the first build)
+    test_scope.write_pending(settings, record)
+    assert test_scope.build_narrow_since(settings) == dt.datetime(2026, 1, 1, 1)
+    test_scope.pending_path(settings).unlink()
+    assert test_scope.build_narrow_since(settings) is None
 
 
 def test_a_blocked_gate_promotes_nothing(tmp_path: Path) -> None:

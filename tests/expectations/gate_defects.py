@@ -34,3 +34,19 @@ BAD_DATA: dict[str, tuple[str, str, str]] = {
         "raw.billing__fx_rates holds 3 distinct keys (rate_date, currency) but staging.stg_billing__fx_rates has 4",
     ),
 }
+
+#: a narrow night's reconciliation (reconcile.raw_keys_in_staging with the gate's `narrow_since`): the
+#: invoices' first key loaded before the watermark, the other two after it
+NARROW_SINCE_SQL = "TIMESTAMP '2025-03-10 00:00:00'"
+NARROW_LOADS = (
+    "UPDATE raw.billing__invoices SET _loaded_at = CASE WHEN invoice_id = 'invoices-0' "
+    "THEN TIMESTAMP '2025-03-01 02:00:00' ELSE TIMESTAMP '2025-03-11 02:00:00' END"
+)
+#: a key loaded after the watermark lost in staging: the narrow check reads it and fails with this line
+NARROW_NEW_KEY_LOST = (
+    "DELETE FROM staging.stg_billing__invoices WHERE invoice_id = 'invoices-1'",
+    "raw.billing__invoices holds 2 distinct keys (invoice_id; loaded after 2025-03-10 00:00:00) but "
+    "staging.stg_billing__invoices has 1 rows of them",
+)
+#: a key every version of which is older than the watermark (vouched for by the gate that passed there)
+NARROW_OLD_KEY_LOST = "DELETE FROM staging.stg_billing__invoices WHERE invoice_id = 'invoices-0'"

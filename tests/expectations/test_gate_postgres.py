@@ -6,6 +6,7 @@ conftest.py copied into a fresh PostgreSQL database per test (no dbt: the dbt ha
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from kam_warehouse.core.warehouse import Warehouse, connect
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from gate_defects import BAD_DATA  # the DuckDB tests' own defects
+from gate_defects import BAD_DATA, NARROW_LOADS, NARROW_NEW_KEY_LOST  # the DuckDB tests' own defects
 
 
 def _gate(build: Warehouse, config_dir: Path, tmp_path: Path, dbt_target: Path | None, run_id: str) -> GateResult:
@@ -88,3 +89,17 @@ def test_volume_warns_and_missing_or_broken_relations_fail_on_postgres(
     assert by_name["raw.quarantine_share"].observed_value == "error"
     assert "rows_quarantined" in by_name["raw.quarantine_share"].violations[0]
     assert by_name["raw.freshness"].success
+
+
+def test_narrow_reconciliation_on_postgres(pg_good_build: Warehouse, config_dir: Path, tmp_path: Path,
+                                           dbt_target: Path) -> None:
+    """A narrow night's raw-to-staging reconciliation (tests/expectations/test_narrow_reconcile.py) runs on
+    PostgreSQL: a key loaded after the watermark and lost in staging blocks with the same line as on DuckDB."""
+    _run(pg_good_build, NARROW_LOADS)
+    sql, expected = NARROW_NEW_KEY_LOST
+    _run(pg_good_build, sql)
+    result = run_gate(pg_good_build, run_id="narrow", config_dir=config_dir, data_docs_dir=tmp_path / "docs",
+                      dbt_target_dir=dbt_target, checks=ALL_CHECKS, narrow_since=datetime(2025, 3, 10))
+    assert result.outcome == "blocked"
+    assert any(line.startswith("reconcile.raw_keys_in_staging") and expected in line
+               for line in result.failed_blocking), result.failed_blocking
