@@ -166,7 +166,9 @@ WHERE m.status = 'loaded' AND m.rows_read >= $min_rows
 #: only with a new raw version of its key, so a narrow night reconciles the keys loaded after the tested
 #: watermark (tests/expectations/test_narrow_reconcile.py holds this to the dbt project). The staging
 #: views are computed from every raw row whenever they are read: narrowing them reads no less.
-KEYED_STAGING_TABLES: frozenset[tuple[str, str]] = frozenset({("billing", "invoices"), ("billing", "invoice_lines")})
+KEYED_STAGING_TABLES: frozenset[tuple[str, str]] = frozenset({
+    ("billing", "invoices"), ("billing", "invoice_lines"), ("billing", "payments"), ("crm", "activities"),
+})
 
 
 def _entity_keys(source: str, entity: str, key: tuple[str, ...], *, narrow: bool = False) -> str:

@@ -30,7 +30,8 @@ pytestmark = pytest.mark.e2e
 COMPARED_SCHEMAS = ("staging", "intermediate", "marts", "ops")
 #: the models a night builds incrementally: each must exist as a table and be compared
 INCREMENTAL = {
-    "staging.stg_billing__invoice_lines", "staging.stg_billing__invoices",
+    "staging.stg_billing__invoice_lines", "staging.stg_billing__invoices", "staging.stg_billing__payments",
+    "staging.stg_crm__activities",
     "intermediate.int_invoice_line_revenue", "intermediate.int_concentration_ranked",
     "marts.fct_account_revenue_monthly", "marts.fct_group_revenue_monthly",
 }

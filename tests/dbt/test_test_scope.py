@@ -125,29 +125,30 @@ def test_the_line_revenue_narrows_to_the_lines_a_night_can_move(night: Settings,
     assert _failures(settings, UNIQUE_LINE_MONTHS, "") == 2
 
 
-ORPHAN_PAYMENTS = "relationships_stg_billing__payments_account_id__account_id__ref_stg_crm__accounts_"
+ORPHAN_CONTACTS = "relationships_stg_crm__contacts_account_id__account_id__ref_stg_crm__accounts_"
 
 
 def test_a_staging_view_narrows_to_the_nights_keys(night: Settings, tmp_path: Path) -> None:
-    """The staging views (each the latest version of its raw rows) narrow like the tables: a payment of
+    """The staging views (each the latest version of its raw rows) narrow like the tables: a contact of
     an unknown account loaded in the night fails the narrow relationships test; one loaded before the
-    tested watermark is out of the night's scope and fails only the full-scope test."""
+    tested watermark is out of the night's scope and fails only the full-scope test. (A view reads raw
+    when tested, so a row planted in raw is seen without a build.)"""
     settings = _copy(night, tmp_path)
-    columns = ["payment_id", "invoice_id", "account_id", "payment_date", "currency", "amount", "updated_at"]
+    columns = ["contact_id", "account_id", "full_name", "email", "phone", "role", "is_primary", "updated_at"]
     day = dt.date(2025, 6, 16)
+    row = {"account_id": "NOBODY", "full_name": "x", "email": "x@example.com", "phone": "1", "role": "buyer",
+           "is_primary": False}
     with duckdb.connect(str(settings.build_db)) as con:
-        insert_rows(con, "raw.billing__payments", columns,
-                    [{"payment_id": "P-OLD", "invoice_id": "N1", "account_id": "NOBODY", "payment_date": day,
-                      "currency": "CNY", "amount": 1.0, "updated_at": "2025-06-14T00:00:00"}], extract_day=day)
-    assert _failures(settings, ORPHAN_PAYMENTS, SINCE) == 0  # loaded with the book, before the watermark
-    assert _failures(settings, ORPHAN_PAYMENTS, "") == 1
+        insert_rows(con, "raw.crm__contacts", columns,
+                    [{**row, "contact_id": "K-OLD", "updated_at": "2025-06-14T00:00:00"}], extract_day=day)
+    assert _failures(settings, ORPHAN_CONTACTS, SINCE) == 0  # loaded with the book, before the watermark
+    assert _failures(settings, ORPHAN_CONTACTS, "") == 1
     with duckdb.connect(str(settings.build_db)) as con:
-        insert_rows(con, "raw.billing__payments", columns,
-                    [{"payment_id": "P-NEW", "invoice_id": "N1", "account_id": "NOBODY", "payment_date": day,
-                      "currency": "CNY", "amount": 1.0, "updated_at": "2025-06-16T00:00:00"}], extract_day=day)
-        con.execute("update raw.billing__payments set _loaded_at = ? where payment_id = 'P-NEW'", [NIGHT_LOADED_AT])
-    assert _failures(settings, ORPHAN_PAYMENTS, SINCE) == 1
-    assert _failures(settings, ORPHAN_PAYMENTS, "") == 2
+        insert_rows(con, "raw.crm__contacts", columns,
+                    [{**row, "contact_id": "K-NEW", "updated_at": "2025-06-16T00:00:00"}], extract_day=day)
+        con.execute("update raw.crm__contacts set _loaded_at = ? where contact_id = 'K-NEW'", [NIGHT_LOADED_AT])
+    assert _failures(settings, ORPHAN_CONTACTS, SINCE) == 1
+    assert _failures(settings, ORPHAN_CONTACTS, "") == 2
 
 
 def test_a_scope_that_is_not_a_timestamp_is_refused(night: Settings) -> None:

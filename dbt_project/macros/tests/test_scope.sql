@@ -11,7 +11,7 @@
     read only the rows of those keys (a duplicate among them shows whatever the other row's age; a
     relationships test checks the new children against every parent). The model must be one whose rows
     change only with a new raw version of their key: every staging model over a delta-loaded raw table
-    with a one-column key (the two tables replaced by key and the views, each the latest version of its
+    with a one-column key (the four tables replaced by key and the views, each the latest version of its
     raw rows, joined to nothing; a key never leaves staging, so an old child's parent is still there).
     The singular reconciliation test narrows itself the same way (test_scope_since()).
 
