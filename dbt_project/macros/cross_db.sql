@@ -150,3 +150,9 @@
                   on_schema_change='fail') }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- When this dbt run started (dbt's run_started_at, UTC) as a timestamp literal: a build-time stamp on
+    rows a run (re)builds, comparable with raw `_loaded_at` (also UTC). -#}
+{% macro run_started_timestamp() -%}
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
+{%- endmacro %}

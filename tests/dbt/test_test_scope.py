@@ -151,6 +151,48 @@ def test_a_staging_view_narrows_to_the_nights_keys(night: Settings, tmp_path: Pa
     assert _failures(settings, ORPHAN_CONTACTS, "") == 2
 
 
+UNIQUE_RANKS = "unique_combination_of_columns_int_concentration_ranked_revenue_month__level__time_window__entity_id"
+UNIQUE_ENTITIES = ("unique_combination_of_columns_mart_finance_concentration_entities_revenue_month__level__"
+                   "time_window__entity_id")
+
+
+def test_the_concentration_ranks_narrow_to_the_partitions_the_night_ranked(night: Settings, tmp_path: Path) -> None:
+    """int_concentration_ranked and the marts listing its rows narrow by partition (meta.test_scope.
+    ranked_partitions): a duplicate entity planted in a partition the night ranked fails the narrow tests
+    of the ranks and of the entity list; one planted in a partition kept from the first build (ranked
+    before the watermark) fails only the full-scope tests. The night here: one account's revenue of the
+    latest month changes, so that month's account partition is ranked again and the others are kept."""
+    settings = _copy(night, tmp_path)
+    with duckdb.connect(str(settings.build_db)) as con:
+        (first_ranked,) = con.execute("select distinct ranked_at from intermediate.int_concentration_ranked").fetchone()
+        account, month = con.execute("select account_id, revenue_month from marts.fct_account_revenue_monthly "
+                                     "where revenue > 0 order by revenue_month desc, account_id limit 1").fetchone()
+        con.execute("update marts.fct_account_revenue_monthly set revenue = revenue + 1 "
+                    "where account_id = ? and revenue_month = ?", [account, month])
+    dbt.invoke(settings, ["run", "--select", "int_concentration_ranked"])
+    with duckdb.connect(str(settings.build_db)) as con:
+        assert con.execute("select count(distinct ranked_at) from intermediate.int_concentration_ranked").fetchone() == (2,)
+        kept, moved = (con.execute(
+            "select revenue_month, level, time_window from intermediate.int_concentration_ranked "
+            f"where ranked_at {op} ? order by revenue_month limit 1", [first_ranked]).fetchone()
+            for op in ("=", ">"))
+    since = first_ranked.isoformat(sep=" ")  # the night's ranks are newer
+    assert _failures(settings, UNIQUE_RANKS, since) == 0 and _failures(settings, UNIQUE_ENTITIES, since) == 0
+
+    def plant(partition: tuple) -> None:
+        with duckdb.connect(str(settings.build_db)) as con:
+            con.execute("insert into intermediate.int_concentration_ranked select * from "
+                        "intermediate.int_concentration_ranked where (revenue_month, level, time_window) = "
+                        "(?, ?, ?) limit 1", list(partition))
+
+    plant(kept)
+    assert _failures(settings, UNIQUE_RANKS, since) == 0 and _failures(settings, UNIQUE_ENTITIES, since) == 0
+    assert _failures(settings, UNIQUE_RANKS, "") == 1 and _failures(settings, UNIQUE_ENTITIES, "") == 1
+    plant(moved)
+    assert _failures(settings, UNIQUE_RANKS, since) == 1 and _failures(settings, UNIQUE_ENTITIES, since) == 1
+    assert _failures(settings, UNIQUE_RANKS, "") == 2
+
+
 def test_a_scope_that_is_not_a_timestamp_is_refused(night: Settings) -> None:
     with pytest.raises(dbt.DbtFailed, match="KAM_TEST_SCOPE_SINCE must be a timestamp"):
         dbt.invoke(night, ["test", "--select", UNIQUE_LINES], extra_env={test_scope.ENV_VAR: "yesterday; drop"})

@@ -52,12 +52,24 @@
 
 {#- The narrowing predicate for the model a generic test reads (none: test every row). A model marked
     `test_scope: {moved_invoice_lines: <line key column>}` (int_invoice_line_revenue, whose rows change
-    with their line, their invoice or a late rate) reads the rows of the lines a night can move. -#}
+    with their line, their invoice or a late rate) reads the rows of the lines a night can move; one marked
+    `test_scope: {ranked_partitions: <window column>}` (int_concentration_ranked and the marts that list
+    its rows one for one) reads the partitions int_concentration_ranked ranked after the watermark. -#}
 {% macro test_scope_predicate() -%}
     {%- set since = test_scope_since() -%}
     {%- set tested = graph.nodes.get(model.get('attached_node') or '') if since else none -%}
     {%- set scope = (tested.config.meta or {}).get('test_scope') if tested else none -%}
     {%- if not scope -%}{{ return(none) }}{%- endif -%}
+    {%- if scope.ranked_partitions -%}
+        {#- by partition (month × level × window): every row of a partition ranked after the watermark. A
+            partition is deleted and ranked whole, so a kept one is as an earlier passing build tested it
+            (its ranked_at is older, or null: kept from before the column). PostgreSQL and Spark rank every
+            partition every run: nothing to narrow. -#}
+        {%- if target.type != 'duckdb' -%}{{ return(none) }}{%- endif -%}
+        {%- set ranked = graph.nodes['model.' ~ project_name ~ '.int_concentration_ranked'].relation_name -%}
+        {{ return('(revenue_month, level, ' ~ adapter.quote(scope.ranked_partitions) ~ ') in (select revenue_month, '
+                  ~ 'level, time_window from ' ~ ranked ~ ' where ranked_at > ' ~ since ~ ')') }}
+    {%- endif -%}
     {%- if scope.moved_invoice_lines -%}
         {#- by key (the line's every row, whatever its age: a duplicate is found as on the staging tables) -#}
         {%- set staging = 'model.' ~ project_name ~ '.stg_billing__' -%}

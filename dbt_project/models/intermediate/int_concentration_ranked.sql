@@ -1,7 +1,7 @@
 {{ config(
     materialized=('incremental' if target.type == 'duckdb' else 'table'),
     incremental_strategy='append',
-    on_schema_change='fail',
+    on_schema_change='append_new_columns',
     pre_hook="{{ delete_stale_concentration_partitions() }}",
 ) }}
 -- The active entities (revenue > 0) of every month × level (account / group) × window (month / t12m),
@@ -16,6 +16,10 @@
 -- it too) and, when it re-parents an account, the group level of every month: at 10.6M lines about half
 -- the rows are ranked again (15.0-17.6 s against 21.9 s for the full rank, one delta night's change
 -- replayed on a copy under load). PostgreSQL and Spark rebuild the table each run (same rows).
+-- ranked_at: when the run that ranked the partition started (dbt's run_started_at, UTC): a narrow night
+-- tests only the partitions ranked after the tested watermark (meta.test_scope.ranked_partitions, here
+-- and on the marts over these ranks; macros/tests/test_scope.sql). A partition kept from a build before
+-- the column existed has none (null: ranked, and tested, before it; on_schema_change adds the column).
 with accounts as (
     select * from {{ ref('fct_account_revenue_monthly') }}
 ),
@@ -60,7 +64,8 @@ final as (
         entity_id,
         value,
 {{ concentration_ranks(['revenue_month', 'level', 'time_window']) }},
-{{ concentration_ranks(['revenue_month', 'level', 'time_window', 'segment'], 'segment_') }}
+{{ concentration_ranks(['revenue_month', 'level', 'time_window', 'segment'], 'segment_') }},
+        {{ run_started_timestamp() }} as ranked_at
     from active
 )
 
