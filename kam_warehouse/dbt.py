@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 #: what the test-scope macros read (dbt_project/macros/tests/test_scope.sql; kam_warehouse.test_scope)
 TEST_SCOPE_ENV = "KAM_TEST_SCOPE_SINCE"
+#: and when the last build whose tests the gate passed had finished (rows a build stamps are newer)
+TEST_SCOPE_BUILT_ENV = "KAM_TEST_SCOPE_BUILT_SINCE"
 #: dbt's own log lines (INFO and up), forwarded to Python logging: the run's log file, the console with --verbose
 dbt_log = logging.getLogger("kam.dbt")
 
@@ -117,6 +119,7 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
         "DO_NOT_TRACK": "1",
         TEST_SCOPE_ENV: "",  # every row, unless build() narrows this build's tests
+        TEST_SCOPE_BUILT_ENV: "",
         **{name: os.environ.get(name) or value for name, value in defaults.items()},
     }
 

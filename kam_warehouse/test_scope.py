@@ -20,7 +20,9 @@ The night tests every row (full scope) when
 Records, beside the dbt state (kam_warehouse.dbt.dbt_state_dir):
 - `last_build/test_scope.json`: the scope the last `dbt build` ran with and the watermark it saw,
   written by the dbt build step (removed when the build was a selection: nothing to promote);
-- `tested_scope.json`: that record, promoted when the gate passed (or only warned) on that build.
+- `tested_scope.json`: that record, promoted when the gate passed (or only warned) on that build; its
+  `built_at` (when that build's dbt run had finished) bounds the rows a build stamps with its own start
+  (int_concentration_ranked.ranked_at), so a narrow night tests only the partitions ranked since.
 A gate that blocks promotes nothing, so the next night re-tests from the older watermark.
 """
 
@@ -36,7 +38,7 @@ from pathlib import Path
 
 from kam_warehouse.core.files import write_text_atomic
 from kam_warehouse.core.warehouse import WarehouseError, as_warehouse, connect
-from kam_warehouse.dbt import TEST_SCOPE_ENV, dbt_state_dir, last_build_dir
+from kam_warehouse.dbt import TEST_SCOPE_BUILT_ENV, TEST_SCOPE_ENV, dbt_state_dir, last_build_dir
 from kam_warehouse.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -47,8 +49,9 @@ PROJECT_PARTS = ("models", "macros", "tests", "seeds", "dbt_project.yml")
 ENGINE_PACKAGES = ("dbt-core", "dbt-duckdb", "dbt-postgres", "dbt-spark", "duckdb")
 PENDING_NAME = "test_scope.json"
 TESTED_NAME = "tested_scope.json"
-#: the environment variable the dbt macros read (dbt_project/macros/tests/test_scope.sql)
+#: the environment variables the dbt macros read (dbt_project/macros/tests/test_scope.sql)
 ENV_VAR = TEST_SCOPE_ENV
+BUILT_ENV_VAR = TEST_SCOPE_BUILT_ENV
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,9 @@ class TestScope:
 
     since: datetime | None
     reason: str
+    #: when the build that passed the gate at `since` had finished its dbt build: what a build stamps on
+    #: the rows it writes (int_concentration_ranked.ranked_at) is newer for every row built since
+    built_since: datetime | None = None
 
     @property
     def narrow(self) -> bool:
@@ -74,8 +80,9 @@ class TestScope:
         return self.since.isoformat(sep=" ") if self.since else ""
 
     def environment(self) -> dict[str, str]:
-        """What the dbt macros read (ENV_VAR; empty: every row)."""
-        return {ENV_VAR: self.env_value()}
+        """What the dbt macros read (ENV_VAR, BUILT_ENV_VAR; empty: every row)."""
+        built = self.built_since.isoformat(sep=" ") if self.since and self.built_since else ""
+        return {ENV_VAR: self.env_value(), BUILT_ENV_VAR: built}
 
     def describe(self) -> str:
         if self.since is None:
@@ -93,6 +100,7 @@ class ScopeRecord:
     narrow_since: str | None  # the scope the build's tests ran with (None: every row)
     full_scope_at: str | None  # when the last full-scope build (this one, or the one it narrows from) ran
     recorded_at: str
+    built_at: str | None = None  # when its dbt build had finished (write_pending), after every row it stamped
 
 
 def project_fingerprint(project_dir: Path) -> str:
@@ -165,8 +173,8 @@ def _decide(settings: Settings, fingerprint: str, *, selected: bool, full_refres
     since = _parse(tested.watermark)
     assert since is not None  # checked above
     return TestScope(since, f"the last build that passed the gate had seen every batch through then; "
-                            f"full scope again after {full_at + timedelta(days=every_days):%Y-%m-%d %H:%M}"), \
-        tested.full_scope_at
+                            f"full scope again after {full_at + timedelta(days=every_days):%Y-%m-%d %H:%M}",
+                     built_since=_parse(tested.built_at)), tested.full_scope_at
 
 
 def pending_path(settings: Settings) -> Path:
@@ -183,7 +191,8 @@ def write_pending(settings: Settings, record: ScopeRecord | None) -> None:
     if record is None:
         path.unlink(missing_ok=True)
         return
-    _write_json(path, asdict(record))
+    built_at = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
+    _write_json(path, asdict(record) | {"built_at": built_at})
 
 
 def build_narrow_since(settings: Settings) -> datetime | None:

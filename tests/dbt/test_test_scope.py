@@ -33,10 +33,12 @@ NIGHT_LOADED_AT = "2025-06-16 01:00:00"
 SINCE = "2025-06-15 12:00:00"  # after the book's rows (2025-06-15 01:00), before the night's
 
 
-def _failures(settings: Settings, test: str, since: str) -> int:
-    """Failing rows of one dbt test run with the given scope ('' = every row)."""
+def _failures(settings: Settings, test: str, since: str, built: str = "") -> int:
+    """Failing rows of one dbt test run with the given scope ('' = every row; `built`: when the build that
+    passed at `since` had finished, '' = not recorded)."""
     try:
-        result = dbt.invoke(settings, ["test", "--select", test], extra_env={test_scope.ENV_VAR: since})
+        result = dbt.invoke(settings, ["test", "--select", test],
+                            extra_env={test_scope.ENV_VAR: since, test_scope.BUILT_ENV_VAR: built})
     except dbt.DbtFailed as exc:
         result = exc.result
     (node,) = [n for n in result.nodes if n.resource_type == "test"]
@@ -176,8 +178,11 @@ def test_the_concentration_ranks_narrow_to_the_partitions_the_night_ranked(night
             "select revenue_month, level, time_window from intermediate.int_concentration_ranked "
             f"where ranked_at {op} ? order by revenue_month limit 1", [first_ranked]).fetchone()
             for op in ("=", ">"))
-    since = first_ranked.isoformat(sep=" ")  # the night's ranks are newer
-    assert _failures(settings, UNIQUE_RANKS, since) == 0 and _failures(settings, UNIQUE_ENTITIES, since) == 0
+    # the watermark is older than both builds (the book's fake load times); the build that passed there
+    # finished when the first ranks were written: the night's ranks are newer
+    built = first_ranked.isoformat(sep=" ")
+    assert _failures(settings, UNIQUE_RANKS, SINCE, built) == 0
+    assert _failures(settings, UNIQUE_ENTITIES, SINCE, built) == 0
 
     def plant(partition: tuple) -> None:
         with duckdb.connect(str(settings.build_db)) as con:
@@ -186,10 +191,11 @@ def test_the_concentration_ranks_narrow_to_the_partitions_the_night_ranked(night
                         "(?, ?, ?) limit 1", list(partition))
 
     plant(kept)
-    assert _failures(settings, UNIQUE_RANKS, since) == 0 and _failures(settings, UNIQUE_ENTITIES, since) == 0
+    assert _failures(settings, UNIQUE_RANKS, SINCE, built) == 0 and _failures(settings, UNIQUE_ENTITIES, SINCE, built) == 0
+    assert _failures(settings, UNIQUE_RANKS, SINCE) == 1  # without the build's end: from the (older) watermark
     assert _failures(settings, UNIQUE_RANKS, "") == 1 and _failures(settings, UNIQUE_ENTITIES, "") == 1
     plant(moved)
-    assert _failures(settings, UNIQUE_RANKS, since) == 1 and _failures(settings, UNIQUE_ENTITIES, since) == 1
+    assert _failures(settings, UNIQUE_RANKS, SINCE, built) == 1 and _failures(settings, UNIQUE_ENTITIES, SINCE, built) == 1
     assert _failures(settings, UNIQUE_RANKS, "") == 2
 
 
@@ -234,6 +240,10 @@ def test_the_first_build_tests_every_row_and_the_next_narrows_from_its_watermark
         con.execute("insert into raw.load_batches values ('b9', '2026-01-02 01:00:00')")
     second, record = test_scope.plan(settings, project_dir=project, now=now + dt.timedelta(days=1))
     assert second.since == dt.datetime(2026, 1, 1, 1)  # what the first build had seen
+    # and when its dbt build had finished (stamped by write_pending), the bound of build-stamped rows
+    built = json.loads(test_scope.tested_path(settings).read_text())["built_at"]
+    assert second.built_since == dt.datetime.fromisoformat(built)
+    assert second.environment()[test_scope.BUILT_ENV_VAR] == built
     assert record.watermark == "2026-01-02 01:00:00" and record.narrow_since == "2026-01-01 01:00:00"
     assert json.loads(test_scope.tested_path(settings).read_text())["watermark"] == "2026-01-01 01:00:00"
     # the gate narrows its own checks to what the build's tests were narrowed to (none on the first build)

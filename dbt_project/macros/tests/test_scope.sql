@@ -20,13 +20,28 @@
 
 {#- The tested watermark as a SQL timestamp, or none on a full-scope build. -#}
 {% macro test_scope_since() -%}
+    {{ return(scope_timestamp_env('KAM_TEST_SCOPE_SINCE')) }}
+{%- endmacro %}
+
+{#- When the build that passed the gate at the watermark had finished (a SQL timestamp), for rows a build
+    stamps with its start (int_concentration_ranked.ranked_at): every row stamped after it was built since,
+    every older one was tested by that build or one before it. The watermark when not set (a record
+    written before the field existed: older than needed, never too new); none on a full-scope build. -#}
+{% macro test_scope_built_since() -%}
+    {%- set since = test_scope_since() -%}
+    {%- if since is none -%}{{ return(none) }}{%- endif -%}
+    {{ return(scope_timestamp_env('KAM_TEST_SCOPE_BUILT_SINCE') or since) }}
+{%- endmacro %}
+
+{#- Environment variable `name` as a SQL timestamp literal; none when empty or while parsing. -#}
+{% macro scope_timestamp_env(name) -%}
     {%- if not execute -%}{{ return(none) }}{%- endif -%}
-    {%- set since = env_var('KAM_TEST_SCOPE_SINCE', '') | trim -%}
-    {%- if not since -%}{{ return(none) }}{%- endif -%}
-    {%- if not modules.re.match('^\\d{4}-\\d{2}-\\d{2}[ T]\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,6})?$', since) -%}
-        {{ exceptions.raise_compiler_error("KAM_TEST_SCOPE_SINCE must be a timestamp (YYYY-MM-DD HH:MM:SS[.ffffff]), got '" ~ since ~ "'") }}
+    {%- set value = env_var(name, '') | trim -%}
+    {%- if not value -%}{{ return(none) }}{%- endif -%}
+    {%- if not modules.re.match('^\\d{4}-\\d{2}-\\d{2}[ T]\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,6})?$', value) -%}
+        {{ exceptions.raise_compiler_error(name ~ " must be a timestamp (YYYY-MM-DD HH:MM:SS[.ffffff]), got '" ~ value ~ "'") }}
     {%- endif -%}
-    {{ return("cast('" ~ since.replace('T', ' ') ~ "' as timestamp)") }}
+    {{ return("cast('" ~ value.replace('T', ' ') ~ "' as timestamp)") }}
 {%- endmacro %}
 
 {#- Whether invoice line `l` (an alias of stg_billing__invoice_lines) is one a night can move since
@@ -61,14 +76,15 @@
     {%- set scope = (tested.config.meta or {}).get('test_scope') if tested else none -%}
     {%- if not scope -%}{{ return(none) }}{%- endif -%}
     {%- if scope.ranked_partitions -%}
-        {#- by partition (month × level × window): every row of a partition ranked after the watermark. A
-            partition is deleted and ranked whole, so a kept one is as an earlier passing build tested it
-            (its ranked_at is older, or null: kept from before the column). PostgreSQL and Spark rank every
+        {#- by partition (month × level × window): every row of a partition ranked since the last build
+            that passed the gate (test_scope_built_since). A partition is deleted and ranked whole, so a
+            kept one is as a passing build tested it (its ranked_at is older, or null: kept from before
+            the column). PostgreSQL and Spark rank every
             partition every run: nothing to narrow. -#}
         {%- if target.type != 'duckdb' -%}{{ return(none) }}{%- endif -%}
         {%- set ranked = graph.nodes['model.' ~ project_name ~ '.int_concentration_ranked'].relation_name -%}
         {{ return('(revenue_month, level, ' ~ adapter.quote(scope.ranked_partitions) ~ ') in (select revenue_month, '
-                  ~ 'level, time_window from ' ~ ranked ~ ' where ranked_at > ' ~ since ~ ')') }}
+                  ~ 'level, time_window from ' ~ ranked ~ ' where ranked_at > ' ~ test_scope_built_since() ~ ')') }}
     {%- endif -%}
     {%- if scope.moved_invoice_lines -%}
         {#- by key (the line's every row, whatever its age: a duplicate is found as on the staging tables) -#}
