@@ -100,6 +100,12 @@
     {{ return(key ~ ' in (select ' ~ key ~ ' from ' ~ source_node.relation_name ~ ' where _loaded_at > ' ~ since ~ ')') }}
 {%- endmacro %}
 
+{#- Whether the model a generic test reads narrows by ranked partition (meta.test_scope.ranked_partitions). -#}
+{% macro test_scope_partitioned() -%}
+    {%- set tested = graph.nodes.get(model.get('attached_node') or '') -%}
+    {{ return(tested is not none and ((tested.config.meta or {}).get('test_scope') or {}).get('ranked_partitions') is not none) }}
+{%- endmacro %}
+
 {#- dbt's get_where_subquery (every generic test reads its model through it) with the test's `where`
     config and the night's scope. -#}
 {% macro default__get_where_subquery(relation) -%}
@@ -108,8 +114,12 @@
     {%- set scope = test_scope_predicate() -%}
     {%- if scope %}{% do clauses.append(scope) %}{% endif -%}
     {%- if clauses -%}
+        {#- A narrowed partition scope is a fence: `offset 0` keeps DuckDB from pushing the test's own
+            condition (a computed share out of range, say) below the partition filter into the scan of
+            every row (an empty scope's Lorenz range test: 0.93 s -> 0.005 s). -#}
+        {%- set fence = ' offset 0' if scope and test_scope_partitioned() else '' -%}
         {%- set filtered -%}
-            (select * from {{ relation }} where {{ clauses | join(' and ') }}) dbt_subquery
+            (select * from {{ relation }} where {{ clauses | join(' and ') }}{{ fence }}) dbt_subquery
         {%- endset -%}
         {% do return(filtered) %}
     {%- else -%}
