@@ -128,7 +128,8 @@ def _done(night: Night) -> Night:
 
 #: the floor query's own process: run here, DuckDB would grow this benchmark's process by gigabytes, and
 #: Linux carries a process's peak RSS across fork and exec into every `kam run` started after it
-FLOOR_RUNNER = "import sys, duckdb; con = duckdb.connect(); con.execute(sys.stdin.read()).fetchall(); con.close()"
+FLOOR_RUNNER = ("import sys, duckdb; con = duckdb.connect(); con.execute('SET enable_progress_bar = false'); "
+                "con.execute(sys.stdin.read()).fetchall(); con.close()")
 
 
 def floor(landing: Path, as_of: str, currency: str) -> tuple[float, float]:
