@@ -37,7 +37,6 @@ BAD_DATA: dict[str, tuple[str, str, str]] = {
 
 #: a narrow night's reconciliation (reconcile.raw_keys_in_staging with the gate's `narrow_since`): the
 #: invoices' first key loaded before the watermark, the other two after it
-NARROW_SINCE_SQL = "TIMESTAMP '2025-03-10 00:00:00'"
 NARROW_LOADS = (
     "UPDATE raw.billing__invoices SET _loaded_at = CASE WHEN invoice_id = 'invoices-0' "
     "THEN TIMESTAMP '2025-03-01 02:00:00' ELSE TIMESTAMP '2025-03-11 02:00:00' END"

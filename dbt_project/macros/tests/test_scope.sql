@@ -69,11 +69,11 @@
     `test_scope: {moved_invoice_lines: <line key column>}` (int_invoice_line_revenue, whose rows change
     with their line, their invoice or a late rate) reads the rows of the lines a night can move; one marked
     `test_scope: {ranked_partitions: <window column>}` (int_concentration_ranked and the marts that list
-    its rows one for one) reads the partitions int_concentration_ranked ranked after the watermark. -#}
+    its rows one for one) reads the partitions int_concentration_ranked ranked since the last build that
+    passed the gate finished (test_scope_built_since). -#}
 {% macro test_scope_predicate() -%}
     {%- set since = test_scope_since() -%}
-    {%- set tested = graph.nodes.get(model.get('attached_node') or '') if since else none -%}
-    {%- set scope = (tested.config.meta or {}).get('test_scope') if tested else none -%}
+    {%- set scope = tested_model_scope() if since else none -%}
     {%- if not scope -%}{{ return(none) }}{%- endif -%}
     {%- if scope.ranked_partitions -%}
         {#- by partition (month × level × window): every row of a partition ranked since the last build
@@ -100,10 +100,10 @@
     {{ return(key ~ ' in (select ' ~ key ~ ' from ' ~ source_node.relation_name ~ ' where _loaded_at > ' ~ since ~ ')') }}
 {%- endmacro %}
 
-{#- Whether the model a generic test reads narrows by ranked partition (meta.test_scope.ranked_partitions). -#}
-{% macro test_scope_partitioned() -%}
+{#- meta.test_scope of the model a generic test reads ({} when it has none). -#}
+{% macro tested_model_scope() -%}
     {%- set tested = graph.nodes.get(model.get('attached_node') or '') -%}
-    {{ return(tested is not none and ((tested.config.meta or {}).get('test_scope') or {}).get('ranked_partitions') is not none) }}
+    {{ return(((tested.config.meta or {}).get('test_scope') or {}) if tested else {}) }}
 {%- endmacro %}
 
 {#- dbt's get_where_subquery (every generic test reads its model through it) with the test's `where`
@@ -117,7 +117,7 @@
         {#- A narrowed partition scope is a fence: `offset 0` keeps DuckDB from pushing the test's own
             condition (a computed share out of range, say) below the partition filter into the scan of
             every row (an empty scope's Lorenz range test: 0.93 s -> 0.005 s). -#}
-        {%- set fence = ' offset 0' if scope and test_scope_partitioned() else '' -%}
+        {%- set fence = ' offset 0' if scope and tested_model_scope().ranked_partitions else '' -%}
         {%- set filtered -%}
             (select * from {{ relation }} where {{ clauses | join(' and ') }}{{ fence }}) dbt_subquery
         {%- endset -%}

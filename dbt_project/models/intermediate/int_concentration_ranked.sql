@@ -17,8 +17,8 @@
 -- the rows are ranked again (15.0-17.6 s against 21.9 s for the full rank, one delta night's change
 -- replayed on a copy under load). PostgreSQL and Spark rebuild the table each run (same rows).
 -- ranked_at: when the run that ranked the partition started (dbt's run_started_at, UTC): a narrow night
--- tests only the partitions ranked after the tested watermark (meta.test_scope.ranked_partitions, here
--- and on the marts over these ranks; macros/tests/test_scope.sql). A partition kept from a build before
+-- tests only the partitions ranked since the last build that passed the gate finished
+-- (meta.test_scope.ranked_partitions, here and on the marts over these ranks; macros/tests/test_scope.sql). A partition kept from a build before
 -- the column existed has none (null: ranked, and tested, before it; on_schema_change adds the column).
 with accounts as (
     select * from {{ ref('fct_account_revenue_monthly') }}
