@@ -85,6 +85,11 @@
     case {{ days_in_month }} when 28 then 13485 when 29 then 13020 when 30 then 12586 when 31 then 12180 end
 {%- endmacro %}
 
+{#- Weight units of a whole month, whatever its length: days_in_month * day_weight_units(days_in_month). -#}
+{% macro month_weight_units() -%}
+    377580
+{%- endmacro %}
+
 {#- A quoted column name (e.g. `window`, a reserved word) in the adapter's quoting. -#}
 {% macro quoted(name) -%}
     {{ return(adapter.quote(name)) }}

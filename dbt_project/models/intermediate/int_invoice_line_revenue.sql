@@ -80,10 +80,23 @@ invoices as (
 
 {{ convert_invoice_lines('lines', 'invoices', 'fx_rates') }},
 
-line_months_by_kind as (
+-- each line's weight units in all, worked out per line (no window over its months): a full month is
+-- month_weight_units() whatever its length (day_weight_units), a period's first and last months count their
+-- days; a period inside one month is that month's days
+line_periods as (
     select
         l.*,
-        {{ month_start('l.service_start') }} = {{ month_start('l.service_end') }} as is_single_month
+        {{ month_start('l.service_start') }} = {{ month_start('l.service_end') }} as is_single_month,
+        case
+            when {{ month_start('l.service_start') }} = {{ month_start('l.service_end') }}
+                then ({{ days_between('l.service_start', 'l.service_end') }} + 1)
+                    * {{ day_weight_units(days_between(month_start('l.service_start'), add_months(month_start('l.service_start'), 1))) }}
+            else {{ days_between('l.service_start', add_months(month_start('l.service_start'), 1)) }}
+                    * {{ day_weight_units(days_between(month_start('l.service_start'), add_months(month_start('l.service_start'), 1))) }}
+                + ({{ days_between(month_start('l.service_end'), 'l.service_end') }} + 1)
+                    * {{ day_weight_units(days_between(month_start('l.service_end'), add_months(month_start('l.service_end'), 1))) }}
+                + ({{ month_index('l.service_end') }} - {{ month_index('l.service_start') }} - 1) * {{ month_weight_units() }}
+        end as line_weight_units
     from converted_lines as l
 ),
 
@@ -91,13 +104,13 @@ line_months_by_kind as (
 -- need the range join over the calendar
 line_month_pairs as (
     select l.*, m.revenue_month, m.month_end, m.days_in_month
-    from line_months_by_kind as l
+    from line_periods as l
     inner join months as m
         on m.revenue_month = {{ month_start('l.service_start') }}
     where l.is_single_month
     union all
     select l.*, m.revenue_month, m.month_end, m.days_in_month
-    from line_months_by_kind as l
+    from line_periods as l
     inner join months as m
         on m.revenue_month >= {{ month_start('l.service_start') }}
         and m.revenue_month <= l.service_end
@@ -115,24 +128,11 @@ line_months as (
         l.is_void,
         l.amount_reporting,
         l.source_loaded_at,
-        l.is_single_month,
+        l.line_weight_units,
         l.revenue_month,
         {{ float_divide(days_in_period, 'l.days_in_month') }} as month_weight,
         ({{ days_in_period }}) * {{ day_weight_units('l.days_in_month') }} as weight_units
     from line_month_pairs as l
-),
-
--- a one-month line's weight units are the line's; longer periods sum theirs
-line_totals as (
-    select line_months.*, weight_units as line_weight_units
-    from line_months
-    where is_single_month
-    union all
-    select
-        line_months.*,
-        sum(weight_units) over (partition by invoice_line_id) as line_weight_units
-    from line_months
-    where not is_single_month
 ),
 
 final as (
@@ -152,7 +152,7 @@ final as (
             else {{ money_allocate('amount_reporting', 'weight_units', 'line_weight_units') }}
         end as recognised_revenue,
         source_loaded_at
-    from line_totals
+    from line_months
 )
 
 select * from final
