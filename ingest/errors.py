@@ -14,6 +14,12 @@ class IngestError(KamError):
     """Loading the landing zone failed (e.g. a day folder is not complete or the DB is unusable)."""
 
 
+class LoadOutOfMemory(IngestError):
+    """DuckDB ran out of memory reading a landing file under the load's memory_limit: the host's limit,
+    not the file, is at fault, so the file is not rejected and the whole load stops (nothing of that
+    day folder is loaded; it loads on the next run once the limit is raised)."""
+
+
 class FileRejected(IngestError):
     """A landing file was rejected whole; its day folder was not applied and its source stopped there.
 

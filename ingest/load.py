@@ -27,7 +27,7 @@ import duckdb
 
 from ingest.changes import detect_changes
 from ingest.contract import SOURCES
-from ingest.errors import FileRejected, IngestError
+from ingest.errors import FileRejected, IngestError, LoadOutOfMemory
 from ingest.fileinfo import CHUNK, FileInfo, inspect_file
 from ingest.landing import (
     FileProblem,
@@ -97,6 +97,8 @@ def load_landing(
     (`problems`) and carrying the LoadReport. `target`: a Warehouse or the path of an embedded DuckDB
     file; `working_db`: the local DuckDB working file, needed when it is not embedded DuckDB. When the
     target cannot take a day, TargetSyncError stops the load (that day and later ones load next run).
+    A file DuckDB cannot read under `limits`' memory_limit stops the load with LoadOutOfMemory (no file
+    rejected, nothing of that day loaded: kam_warehouse's setting, not the file, must change).
     `limits`: the DuckDB memory limit and spill folder of the load (Settings.duckdb_limits())."""
     landing_dir, rejected_dir = Path(landing_dir), Path(rejected_dir)
     ordered = sorted(set(sources), key=lambda s: SOURCE_ORDER.index(s) if s in SOURCE_ORDER else len(SOURCE_ORDER))
@@ -123,8 +125,8 @@ def load_landing(
                     if exc.day_load:
                         report.days.append(exc.day_load)
                         report.rejected += [f for f in exc.day_load.files if f.status == "rejected"]
-                except TargetSyncError:
-                    raise  # the warehouse, not a file: stop the whole load
+                except (TargetSyncError, LoadOutOfMemory):
+                    raise  # the warehouse or its host, not a file: stop the whole load
                 except Exception as exc:  # e.g. an unreadable day folder: stop this source, not the others
                     log.exception("loading %s %s failed", source, day)
                     where = f"{source}/{day.isoformat()}"
@@ -187,6 +189,11 @@ def _read_all(con: duckdb.DuckDBPyConnection, batch: Batch, tmp: Path, problems:
         except FileRejected as exc:
             drop_tables(con, e)
             problems.append(FileProblem(path, e.name, exc.problem, copyable=True))
+        except LoadOutOfMemory:
+            for read in reads:
+                drop_tables(con, read.entity)
+            drop_tables(con, e)
+            raise  # the host's memory limit, not the file: stop the whole load, reject nothing
         except Exception as exc:  # an unexpected failure must reject the file, not stop the load
             log.exception("reading %s failed", batch.relative(path))
             drop_tables(con, e)
