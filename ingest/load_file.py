@@ -119,8 +119,8 @@ def _scan_within_memory(
     nul_free: bool,
 ) -> Scan:
     """`scan_csv`, which DuckDB may fail with OutOfMemoryException under the load's memory_limit even
-    though it spills (its parallel reader buffers blocks per thread to keep the file's order; seen on
-    a 100M-line file under the shipped 3GB). That is no defect of the file, and the record-by-record
+    though it spills (seen on a 100M-line file under the shipped 3GB, in the duplicate-key check's hash
+    of every key; per-thread reader buffers at small limits). That is no defect of the file, and the record-by-record
     path would only be slower (it ran for minutes on 100M lines, spilling 20 GB): the scan is tried once
     more on one thread, then LoadOutOfMemory names the file and the setting to raise."""
     try:
