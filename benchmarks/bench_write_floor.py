@@ -13,13 +13,14 @@ build spends writing, whatever its SQL. Printed next to the floor query (benchma
 on the same landing zone, timed in the same run, so the two can be compared as a ratio:
 `(floor + write floor) / floor` is the least full/floor a build that materialises these tables can reach.
 
-DuckDB runs with the build's `memory_limit` (KAM_DUCKDB_MEMORY_LIMIT, default 3GB) and
+DuckDB runs with the build's `memory_limit` (config/pipeline.yml `build:`, KAM_DUCKDB_MEMORY_LIMIT wins) and
 `preserve_insertion_order = false` (the copies need no order), as many threads as cores.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import tempfile
@@ -29,8 +30,10 @@ from pathlib import Path
 
 import duckdb
 
+from kam_warehouse.settings import Settings
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_scale import floor  # a sibling script: the same floor query, in its own process
+from bench_scale import REPO, floor  # a sibling script: the same floor query, in its own process
 
 BUILD_SCHEMAS = ("raw", "staging", "intermediate", "marts")
 
@@ -44,9 +47,11 @@ class Copy:
 
 
 def _connect(path: Path) -> duckdb.DuckDBPyConnection:
+    """A scratch database under the build's limits (config/pipeline.yml `build:`, KAM_DUCKDB_* win),
+    spilling beside it."""
     con = duckdb.connect(str(path))
-    con.execute(f"SET memory_limit = '{os.environ.get('KAM_DUCKDB_MEMORY_LIMIT', '3GB')}'")
-    con.execute(f"SET temp_directory = '{path.parent / 'tmp'}'")
+    limits = Settings(landing_dir=path.parent, warehouse_dir=path.parent, config_dir=REPO / "config").duckdb_limits()
+    dataclasses.replace(limits, temp_directory=path.parent / "tmp").apply(con)
     con.execute("SET preserve_insertion_order = false")
     con.execute("SET enable_progress_bar = false")
     return con

@@ -190,9 +190,6 @@ def _read_all(con: duckdb.DuckDBPyConnection, batch: Batch, tmp: Path, problems:
             drop_tables(con, e)
             problems.append(FileProblem(path, e.name, exc.problem, copyable=True))
         except LoadOutOfMemory:
-            for read in reads:
-                drop_tables(con, read.entity)
-            drop_tables(con, e)
             raise  # the host's memory limit, not the file: stop the whole load, reject nothing
         except Exception as exc:  # an unexpected failure must reject the file, not stop the load
             log.exception("reading %s failed", batch.relative(path))

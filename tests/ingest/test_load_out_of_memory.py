@@ -10,11 +10,11 @@ on the next run once the limit is raised.
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
+from bench_ingest import DAY, synthesize
 
 import ingest.load_file as load_file
 from ingest.errors import LoadOutOfMemory
@@ -22,26 +22,13 @@ from ingest.load import load_landing
 from ingest.schema import ensure_raw_schema
 from kam_warehouse.core.warehouse.duckdb_limits import DuckDBLimits
 
-DAY = date(2025, 1, 1)
 LINES = 400_000  # ~40 MB of CSV: more than one 32 MB block of DuckDB's CSV reader
 
 
 def _landing(root: Path) -> Path:
-    """One billing day: 2,000 invoices and LINES lines over them, every row valid."""
-    folder = root / "landing" / "billing" / DAY.isoformat()
-    folder.mkdir(parents=True)
-    with duckdb.connect() as con:
-        con.execute(f"""COPY (SELECT 'INV' || i AS invoice_id, 'A' || (i % 50) AS account_id,
-                DATE '2025-01-01' AS invoice_date, DATE '2025-01-31' AS due_date, 'CNY' AS currency,
-                'issued' AS status, TIMESTAMP '2025-01-01 10:00:00' AS updated_at
-            FROM range(2000) t(i)) TO '{folder / "invoices.csv"}' (HEADER)""")
-        con.execute(f"""COPY (SELECT 'L' || i AS invoice_line_id, 'INV' || (i % 2000) AS invoice_id,
-                'P' || (i % 40) AS product_code, 'service, tier ' || (i % 7) AS description,
-                (i % 9 + 1)::DECIMAL(18,4) AS quantity, 12.5::DECIMAL(18,4) AS unit_price,
-                ((i % 9 + 1) * 12.5)::DECIMAL(18,4) AS amount, DATE '2025-01-01' AS service_start,
-                DATE '2025-12-31' AS service_end, TIMESTAMP '2025-01-01 10:00:00' AS updated_at
-            FROM range({LINES}) t(i)) TO '{folder / "invoice_lines.csv"}' (HEADER)""")
-    (folder / "_SUCCESS").write_bytes(b"")
+    """One billing day: 2,000 invoices and LINES lines over them, every row valid (bench_ingest's book;
+    the conftest puts benchmarks/ on the path)."""
+    synthesize(root / "landing" / "billing" / DAY.isoformat(), LINES, 2000)
     return root / "landing"
 
 
@@ -49,7 +36,7 @@ def _warehouse(root: Path) -> Path:
     db = root / "w.duckdb"
     with duckdb.connect(str(db)) as con:
         ensure_raw_schema(con)
-        con.execute("INSERT INTO raw.crm__accounts (account_id) SELECT 'A' || i FROM range(50) t(i)")
+        con.execute("INSERT INTO raw.crm__accounts (account_id) SELECT 'A' || i FROM range(500) t(i)")
     return db
 
 
